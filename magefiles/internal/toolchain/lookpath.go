@@ -1,0 +1,87 @@
+package toolchain
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// pgBinGlobs are where distributions keep PostgreSQL's server binaries when
+// they are not on PATH (Debian/Ubuntu put only wrappers for the client tools
+// there; Homebrew keeps versioned kegs).
+var pgBinGlobs = []string{
+	"/usr/lib/postgresql/*/bin",
+	"/opt/homebrew/opt/postgresql@*/bin",
+	"/usr/local/opt/postgresql@*/bin",
+	"/usr/pgsql-*/bin",
+}
+
+// LookPath finds bin in pathEnv (a PATH value; os.Getenv("PATH") when
+// empty). For PostgreSQL's server binaries (initdb, pg_ctl, postgres,
+// pg_isready) it also searches the distribution directories, newest version
+// first, because Debian does not put them on PATH.
+func LookPath(pathEnv, bin string) (string, error) {
+	if pathEnv == "" {
+		pathEnv = os.Getenv("PATH")
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			continue
+		}
+		p := filepath.Join(dir, bin)
+		if isExecutable(p) {
+			return p, nil
+		}
+	}
+	if isPostgresServerBin(bin) {
+		for _, g := range pgBinGlobs {
+			dirs, _ := filepath.Glob(g)
+			sort.Sort(sort.Reverse(byVersion(dirs)))
+			for _, d := range dirs {
+				if p := filepath.Join(d, bin); isExecutable(p) {
+					return p, nil
+				}
+			}
+		}
+	}
+	return "", &exec.Error{Name: bin, Err: exec.ErrNotFound}
+}
+
+func isPostgresServerBin(bin string) bool {
+	switch bin {
+	case "initdb", "pg_ctl", "postgres", "pg_isready", "pg_config":
+		return true
+	}
+	return false
+}
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+// byVersion orders paths like /usr/lib/postgresql/9/bin < .../15/bin by the
+// numeric part, so "15" sorts after "9".
+type byVersion []string
+
+func (b byVersion) Len() int      { return len(b) }
+func (b byVersion) Swap(i, j int) { b[i], b[j] = b[j], b[i] }
+func (b byVersion) Less(i, j int) bool {
+	vi, vj := versionOf(b[i]), versionOf(b[j])
+	if len(vi) != len(vj) {
+		return len(vi) < len(vj)
+	}
+	return vi < vj
+}
+
+func versionOf(p string) string {
+	var digits strings.Builder
+	for _, r := range p {
+		if r >= '0' && r <= '9' {
+			digits.WriteRune(r)
+		}
+	}
+	return digits.String()
+}

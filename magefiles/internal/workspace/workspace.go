@@ -1,0 +1,153 @@
+// Package workspace knows where the repository is and what it holds: the
+// Rust crates, the language workers and the services with their ports. Every
+// path it hands out is absolute, so targets behave the same from any
+// directory and with CARGO_TARGET_DIR set.
+package workspace
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+)
+
+// Module is the build system's Go module path; the root is the directory
+// whose go.mod declares it.
+const Module = "github.com/tasker-systems/tasker-build"
+
+// RootEnv overrides root discovery (useful for tests and unusual layouts).
+const RootEnv = "TASKER_ROOT"
+
+// Root finds the repository root: $TASKER_ROOT if set, else the nearest
+// directory at or above the working directory whose go.mod declares Module.
+func Root() (string, error) {
+	if r := os.Getenv(RootEnv); r != "" {
+		return filepath.Abs(r)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return FindRoot(wd)
+}
+
+// FindRoot walks up from dir to the directory whose go.mod declares Module.
+func FindRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && declares(string(b), Module) {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fail.New(fail.Config, "no repository root above %s (looked for a go.mod declaring %s); run from the checkout or set %s", dir, Module, RootEnv)
+		}
+	}
+}
+
+func declares(gomod, module string) bool {
+	for _, line := range strings.Split(gomod, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" && f[1] == module {
+			return true
+		}
+	}
+	return false
+}
+
+// Crate is one member of the Cargo workspace.
+type Crate struct {
+	Key     string // the mage namespace and the name targets accept: "pgmq"
+	Package string // the Cargo package: "tasker-pgmq"
+	Dir     string // relative to the root: "crates/tasker-pgmq"
+	Service string // the service it runs, if it is a binary ("" for libraries)
+}
+
+// Service is a long-running HTTP process with a /health endpoint.
+type Service struct {
+	Name    string // "orchestration"
+	PortEnv string // "ORCHESTRATION_PORT"
+	Port    int    // default port
+}
+
+// Crates lists the Rust workspace members, in dependency order.
+var Crates = []Crate{
+	{Key: "shared", Package: "tasker-shared", Dir: "crates/tasker-shared"},
+	{Key: "pgmq", Package: "tasker-pgmq", Dir: "crates/tasker-pgmq"},
+	{Key: "client", Package: "tasker-client", Dir: "crates/tasker-client"},
+	{Key: "worker", Package: "tasker-worker", Dir: "crates/tasker-worker"},
+	{Key: "orchestration", Package: "tasker-orchestration", Dir: "crates/tasker-orchestration", Service: "orchestration"},
+	{Key: "rustWorker", Package: "tasker-worker-rust", Dir: "workers/rust", Service: "rust-worker"},
+}
+
+// Services lists every service with its default port. 8084 is skipped on
+// purpose: GitHub's runners have Mono XSP4 listening there.
+var Services = []Service{
+	{Name: "orchestration", PortEnv: "ORCHESTRATION_PORT", Port: 8080},
+	{Name: "rust-worker", PortEnv: "RUST_WORKER_PORT", Port: 8081},
+	{Name: "ruby-worker", PortEnv: "RUBY_WORKER_PORT", Port: 8082},
+	{Name: "python-worker", PortEnv: "PYTHON_WORKER_PORT", Port: 8083},
+	{Name: "typescript-worker", PortEnv: "TYPESCRIPT_WORKER_PORT", Port: 8085},
+}
+
+// CrateByKey finds a crate by its key or Cargo package name, case-insensitively.
+// An unknown name is a configuration error (exit 5) listing the valid names.
+func CrateByKey(name string) (Crate, error) {
+	for _, c := range Crates {
+		if strings.EqualFold(c.Key, name) || strings.EqualFold(c.Package, name) {
+			return c, nil
+		}
+	}
+	return Crate{}, fail.New(fail.Config, "unknown crate %q; valid names: %s", name, strings.Join(CrateKeys(), ", "))
+}
+
+// CrateKeys returns the crate keys, sorted.
+func CrateKeys() []string {
+	keys := make([]string, len(Crates))
+	for i, c := range Crates {
+		keys[i] = c.Key
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ServiceByName finds a service by name.
+func ServiceByName(name string) (Service, error) {
+	var names []string
+	for _, s := range Services {
+		if s.Name == name {
+			return s, nil
+		}
+		names = append(names, s.Name)
+	}
+	return Service{}, fail.New(fail.Config, "unknown service %q; valid names: %s", name, strings.Join(names, ", "))
+}
+
+// Paths resolves repository-relative locations to absolute paths.
+type Paths struct{ Root string }
+
+// Abs joins rel onto the root.
+func (p Paths) Abs(rel ...string) string { return filepath.Join(append([]string{p.Root}, rel...)...) }
+
+// State is the build system's own directory (.tasker/), created on demand.
+func (p Paths) State(rel ...string) string { return p.Abs(append([]string{".tasker"}, rel...)...) }
+
+// Target is Cargo's target directory: $CARGO_TARGET_DIR if set (made
+// absolute against the root), else <root>/target.
+func (p Paths) Target(cargoTargetDir string, rel ...string) string {
+	base := p.Abs("target")
+	if cargoTargetDir != "" {
+		base = cargoTargetDir
+		if !filepath.IsAbs(base) {
+			base = p.Abs(base)
+		}
+	}
+	return filepath.Join(append([]string{base}, rel...)...)
+}
+
+// String is for messages.
+func (c Crate) String() string { return fmt.Sprintf("%s (%s)", c.Key, c.Package) }
