@@ -1,0 +1,209 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// Serial runs steps one after another and stops at the first failure; the
+// steps it did not reach are recorded as skipped.
+func (r *Runner) Serial(ctx context.Context, steps ...Step) error {
+	for i, s := range steps {
+		if err := ctx.Err(); err != nil {
+			r.notRun(steps[i:], Cancelled, "cancelled")
+			return err
+		}
+		if err := r.runStep(ctx, s, r.out, r.errw); err != nil {
+			r.notRun(steps[i+1:], Skipped, "not run: "+s.Name+" failed")
+			return err
+		}
+	}
+	return nil
+}
+
+// Parallel runs up to Options.Jobs steps at once. The first failure cancels
+// the others and is the error returned; it names its step. Heavy steps take
+// turns. Output of overlapping steps is prefixed with the step name (or, in
+// GitHub Actions, collected and printed as one group per step).
+func (r *Runner) Parallel(ctx context.Context, steps ...Step) error {
+	if len(steps) <= 1 || r.o.Jobs == 1 {
+		return r.Serial(ctx, steps...)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	slots := make(chan struct{}, r.o.Jobs)
+	var (
+		wg       sync.WaitGroup
+		once     sync.Once
+		firstErr error
+	)
+	for _, s := range steps {
+		wg.Add(1)
+		go func(s Step) {
+			defer wg.Done()
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			case <-ctx.Done():
+				r.notRun([]Step{s}, Cancelled, "cancelled")
+				return
+			}
+			if ctx.Err() != nil {
+				r.notRun([]Step{s}, Cancelled, "cancelled")
+				return
+			}
+			if err := r.parallelStep(ctx, s); err != nil {
+				once.Do(func() { firstErr = err; cancel() })
+			}
+		}(s)
+	}
+	wg.Wait()
+	if firstErr == nil {
+		return ctx.Err()
+	}
+	return firstErr
+}
+
+// parallelStep runs s with its output either prefixed (terminal) or buffered
+// and printed as one block when it ends (GitHub Actions, where groups cannot
+// interleave).
+func (r *Runner) parallelStep(ctx context.Context, s Step) error {
+	if r.o.GitHub && r.depth == 0 {
+		var buf bytes.Buffer
+		w := &lockedWriter{w: &buf}
+		err := r.runStep(ctx, s, w, w)
+		r.shared.writeMu.Lock()
+		fmt.Fprint(r.o.Stderr, buf.String())
+		r.shared.writeMu.Unlock()
+		return err
+	}
+	out := newPrefixWriter(r.out, "["+s.Name+"] ", &r.shared.writeMu)
+	errw := newPrefixWriter(r.errw, "["+s.Name+"] ", &r.shared.writeMu)
+	defer out.Flush()
+	defer errw.Flush()
+	return r.runStep(ctx, s, out, errw)
+}
+
+// runStep runs one step on a child runner writing to out/errw and records
+// its result.
+func (r *Runner) runStep(ctx context.Context, s Step, out, errw io.Writer) error {
+	child := *r
+	child.out, child.errw, child.step, child.depth = out, errw, s.Name, r.depth+1
+	seq := r.shared.begin()
+	if s.Heavy && !r.heavy {
+		select {
+		case r.shared.heavy <- struct{}{}:
+			defer func() { <-r.shared.heavy }()
+			child.heavy = true
+		case <-ctx.Done():
+			r.shared.record(seq, Result{Name: s.Name, Status: Cancelled, Note: "cancelled"})
+			return ctx.Err()
+		}
+	}
+	group := r.o.GitHub && r.depth == 0
+	if group {
+		child.printf("::group::%s\n", s.Name)
+	}
+	start := time.Now()
+	err := s.Do(ctx, &child)
+	took := time.Since(start)
+	if group {
+		child.printf("::endgroup::\n")
+	}
+	res := Result{Name: s.Name, Status: Passed, Duration: took, Err: err}
+	var skip *SkipError
+	switch {
+	case errors.As(err, &skip):
+		res.Status, res.Note, err = Skipped, skip.Why, nil
+		res.Err = nil
+	case err != nil && ctx.Err() != nil:
+		res.Status, res.Note = Cancelled, "cancelled"
+	case err != nil:
+		res.Status = Failed
+		if !mentions(err, s.Name) {
+			err = &StepError{Step: s.Name, Err: err}
+		}
+		res.Err = err
+	}
+	r.shared.record(seq, res)
+	if res.Status == Failed && r.depth == 0 {
+		child.line("✘", "%s failed after %s", s.Name, Duration(took))
+	}
+	return err
+}
+
+// Skip ends a step without running it; the summary shows why. Return it
+// from a Step's Do, e.g. when an optional runtime is not installed.
+func Skip(why string) error { return &SkipError{Why: why} }
+
+// SkipError is returned by Skip.
+type SkipError struct{ Why string }
+
+func (e *SkipError) Error() string { return "skipped: " + e.Why }
+
+// StepError names the step that failed.
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
+func mentions(err error, step string) bool {
+	var se *StepError
+	if errors.As(err, &se) && se.Step == step {
+		return true
+	}
+	var xe *ExitError
+	return errors.As(err, &xe) && xe.Step == step
+}
+
+func (r *Runner) notRun(steps []Step, st Status, note string) {
+	for _, s := range steps {
+		r.shared.record(r.shared.begin(), Result{Name: s.Name, Status: st, Note: note})
+	}
+}
+
+func (sh *shared) begin() int {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.seq++
+	sh.results = append(sh.results, Result{})
+	return sh.seq - 1
+}
+
+func (sh *shared) record(seq int, res Result) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.results[seq] = res
+}
+
+// Results returns every step recorded so far, in the order they started.
+func (r *Runner) Results() []Result {
+	r.shared.mu.Lock()
+	defer r.shared.mu.Unlock()
+	out := make([]Result, 0, len(r.shared.results))
+	for _, res := range r.shared.results {
+		if res.Name != "" {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
