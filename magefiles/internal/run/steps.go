@@ -207,3 +207,9 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// SerialDo is a Step.Do that runs steps one after another on the step's
+// runner: how composite steps (rust:check = format, lint, test, ...) nest.
+func SerialDo(steps []Step) func(context.Context, *Runner) error {
+	return func(ctx context.Context, r *Runner) error { return r.Serial(ctx, steps...) }
+}

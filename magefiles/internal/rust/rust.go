@@ -1,0 +1,140 @@
+// Package rust plans the Cargo workspace's tasks as runner steps: one
+// vocabulary (format, lint, test, ...) for the whole workspace and for each
+// crate.
+package rust
+
+import (
+	"context"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
+)
+
+// Scope selects what a step covers: the whole workspace, or one crate.
+type Scope struct {
+	s     *session.S
+	crate *workspace.Crate
+}
+
+// Workspace scopes steps to every crate.
+func Workspace(s *session.S) Scope { return Scope{s: s} }
+
+// Crate scopes steps to one crate, looked up by key or package name (an
+// unknown name is exit 5 listing the valid ones).
+func Crate(s *session.S, name string) (Scope, error) {
+	c, err := workspace.CrateByKey(name)
+	if err != nil {
+		return Scope{}, err
+	}
+	return Scope{s: s, crate: &c}, nil
+}
+
+// name is the step name: "rust:lint" or "pgmq:lint".
+func (sc Scope) name(action string) string {
+	if sc.crate != nil {
+		return sc.crate.Key + ":" + action
+	}
+	return "rust:" + action
+}
+
+// packages is the cargo package selection for the scope.
+func (sc Scope) packages() []string {
+	if sc.crate != nil {
+		return []string{"-p", sc.crate.Package}
+	}
+	return []string{"--workspace"}
+}
+
+// cargo makes a step that runs one cargo command at the root after checking
+// the tools it needs. Heavy steps (compiles) never overlap.
+func (sc Scope) cargo(action string, tools []string, args ...string) run.Step {
+	return run.Step{Name: sc.name(action), Heavy: true, Do: func(ctx context.Context, r *run.Runner) error {
+		if err := toolchain.Require(sc.s.PATH(), append([]string{"cargo"}, tools...)...); err != nil {
+			return err
+		}
+		return r.Run(ctx, sc.s.Cmd(".", append([]string{"cargo"}, args...)...))
+	}}
+}
+
+func (sc Scope) with(args ...string) []string {
+	out := append([]string(nil), args[:1]...)
+	out = append(out, sc.packages()...)
+	return append(out, args[1:]...)
+}
+
+// Build compiles every target of the scope (libraries, binaries, tests).
+func (sc Scope) Build() run.Step { return sc.cargo("build", nil, sc.with("build", "--all-targets")...) }
+
+// BuildRelease compiles the scope with the release profile.
+func (sc Scope) BuildRelease() run.Step {
+	return sc.cargo("buildRelease", nil, sc.with("build", "--release")...)
+}
+
+// Format checks formatting without changing files.
+func (sc Scope) Format() run.Step {
+	return sc.cargo("format", []string{"rustfmt"}, sc.fmtArgs("--", "--check")...)
+}
+
+// FormatFix rewrites files with rustfmt.
+func (sc Scope) FormatFix() run.Step {
+	return sc.cargo("formatFix", []string{"rustfmt"}, sc.fmtArgs()...)
+}
+
+func (sc Scope) fmtArgs(extra ...string) []string {
+	args := []string{"fmt", "--all"}
+	if sc.crate != nil {
+		args = []string{"fmt", "-p", sc.crate.Package}
+	}
+	return append(args, extra...)
+}
+
+// Lint runs clippy on all targets and features with warnings denied.
+func (sc Scope) Lint() run.Step {
+	return sc.cargo("lint", []string{"clippy"}, sc.with("clippy", "--all-targets", "--all-features", "--", "-D", "warnings")...)
+}
+
+// LintFix applies clippy's suggestions (a dirty tree is allowed).
+func (sc Scope) LintFix() run.Step {
+	return sc.cargo("lintFix", []string{"clippy"}, sc.with("clippy", "--all-targets", "--all-features", "--fix", "--allow-dirty", "--allow-staged")...)
+}
+
+// TestDocs runs the documentation tests.
+func (sc Scope) TestDocs() run.Step {
+	return sc.cargo("testDocs", nil, sc.with("test", "--doc")...)
+}
+
+// Docs builds the API documentation with warnings denied.
+func (sc Scope) Docs() run.Step {
+	step := sc.cargo("docs", nil, sc.with("doc", "--no-deps", "--document-private-items")...)
+	return sc.withEnv(step, "RUSTDOCFLAGS=-D warnings")
+}
+
+// Clean removes build outputs for the scope.
+func (sc Scope) Clean() run.Step {
+	args := []string{"clean"}
+	if sc.crate != nil {
+		args = append(args, "-p", sc.crate.Package)
+	}
+	return sc.cargo("clean", nil, args...)
+}
+
+// withEnv wraps a step so its commands get extra environment variables.
+func (sc Scope) withEnv(step run.Step, kv ...string) run.Step {
+	do := step.Do
+	step.Do = func(ctx context.Context, r *run.Runner) error { return do(ctx, r.With(kv...)) }
+	return step
+}
+
+// Check is format, lint, test and (for the workspace) the doc tests.
+func (sc Scope) Check() []run.Step {
+	steps := []run.Step{sc.Format(), sc.Lint(), sc.Test(Profile{})}
+	if sc.crate == nil {
+		steps = append(steps, sc.TestDocs())
+	}
+	return steps
+}
+
+// Fix is formatFix then lintFix.
+func (sc Scope) Fix() []run.Step { return []run.Step{sc.FormatFix(), sc.LintFix()} }

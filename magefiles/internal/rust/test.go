@@ -1,0 +1,152 @@
+package rust
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
+)
+
+// Profile selects how tests run.
+type Profile struct {
+	Name        string   // nextest profile: "" (default), "ci" or "local"
+	Integration bool     // run only the tests marked #[ignore] because they need PostgreSQL
+	Env         []string // extra environment, e.g. a per-run DATABASE_URL
+}
+
+// Test runs the scope's tests with cargo-nextest. Without nextest it warns
+// and falls back to `cargo test` (doctor shows this as degraded).
+func (sc Scope) Test(p Profile) run.Step {
+	action := "test"
+	switch {
+	case p.Integration:
+		action = "testIntegration"
+	case p.Name == "ci":
+		action = "testCi"
+	}
+	return run.Step{Name: sc.name(action), Heavy: true, Do: func(ctx context.Context, r *run.Runner) error {
+		if err := toolchain.Require(sc.s.PATH(), "cargo"); err != nil {
+			return err
+		}
+		args := sc.nextestArgs(p)
+		if toolchain.Require(sc.s.PATH(), "cargo-nextest") != nil {
+			if p.Name == "ci" {
+				return toolchain.Require(sc.s.PATH(), "cargo-nextest") // JUnit needs nextest
+			}
+			r.Warnf("cargo-nextest is not installed; falling back to `cargo test` (install: cargo install cargo-nextest --locked)")
+			args = sc.cargoTestArgs(p)
+		}
+		return r.With(p.Env...).Run(ctx, sc.s.Cmd(".", args...))
+	}}
+}
+
+func (sc Scope) nextestArgs(p Profile) []string {
+	args := sc.with("nextest", "run")
+	args = append([]string{"cargo"}, args...)
+	if p.Name != "" {
+		args = append(args, "--profile", p.Name)
+	}
+	if p.Integration {
+		args = append(args, "--run-ignored", "only")
+	}
+	return args
+}
+
+// cargoTestArgs is the fallback: the same tests nextest would run (no doc
+// tests, which have their own step).
+func (sc Scope) cargoTestArgs(p Profile) []string {
+	args := append([]string{"cargo"}, sc.with("test", "--lib", "--bins", "--tests")...)
+	if p.Integration {
+		args = append(args, "--", "--ignored")
+	}
+	return args
+}
+
+// JUnitPath is where nextest writes the JUnit report of profile: the
+// profile's store directory (<target>/nextest/<profile>) joined with the
+// path configured in .config/nextest.toml. It returns "" when the profile
+// writes none.
+func JUnitPath(configFile, targetDir, profile string) (string, error) {
+	b, err := os.ReadFile(configFile)
+	if err != nil {
+		return "", err
+	}
+	rel := junitSetting(string(b), profile)
+	if rel == "" {
+		return "", nil
+	}
+	if filepath.IsAbs(rel) {
+		return rel, nil
+	}
+	return filepath.Join(targetDir, "nextest", profile, rel), nil
+}
+
+var tomlString = regexp.MustCompile(`^path\s*=\s*"([^"]*)"`)
+
+// junitSetting reads [profile.<name>.junit] path = "..." from nextest.toml.
+func junitSetting(toml, profile string) string {
+	section := ""
+	for _, line := range strings.Split(toml, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			section = strings.Trim(line, "[] ")
+			continue
+		}
+		if section == "profile."+profile+".junit" {
+			if m := tomlString.FindStringSubmatch(line); m != nil {
+				return m[1]
+			}
+		}
+	}
+	return ""
+}
+
+// Run runs the scope's binary in the foreground until it exits or the
+// target is cancelled (Ctrl-C stops it cleanly).
+func (sc Scope) Run(release bool) run.Step {
+	args := []string{"run", "-p", sc.crate.Package}
+	action := "run"
+	if release {
+		args = append(args, "--release")
+		action = "runRelease"
+	}
+	return sc.cargo(action, nil, args...)
+}
+
+// TestCi runs the workspace tests with the ci profile and returns the JUnit
+// file nextest wrote, after checking it really was written by this run.
+func TestCi(ctx context.Context, s *session.S) (string, error) {
+	junit, err := JUnitPath(s.Paths.Abs(".config", "nextest.toml"), s.TargetDir(), "ci")
+	if err != nil {
+		return "", err
+	}
+	if junit == "" {
+		return "", fail.New(fail.Config, ".config/nextest.toml: profile ci has no [profile.ci.junit] path; CI needs a JUnit report")
+	}
+	started := time.Now().Add(-time.Second)
+	err = s.Run.Serial(ctx, Workspace(s).Test(Profile{Name: "ci"}))
+	if s.Run.DryRun() {
+		return junit, err
+	}
+	st, statErr := os.Stat(junit)
+	if statErr != nil || st.ModTime().Before(started) {
+		return "", errors.Join(err, fmt.Errorf("nextest did not write its JUnit report to %s; check [profile.ci.junit] in .config/nextest.toml", junit))
+	}
+	s.Run.Infof("JUnit report: %s", junit)
+	return junit, err
+}
+
+// TestIntegration runs the tests marked #[ignore] because they need
+// PostgreSQL, against databaseURL.
+func TestIntegration(ctx context.Context, s *session.S, databaseURL string) error {
+	return s.Run.Serial(ctx, Workspace(s).Test(Profile{Integration: true, Env: []string{"DATABASE_URL=" + databaseURL}}))
+}

@@ -1,0 +1,94 @@
+// Package session bundles what every target needs: the repository paths,
+// the layered environment and the command runner built from it.
+package session
+
+import (
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
+)
+
+// S is one invocation's context.
+type S struct {
+	Paths workspace.Paths
+	Env   *env.Env
+	Run   *run.Runner
+	Start time.Time
+}
+
+// Open finds the repository root, loads the environment (exit 5 on a
+// malformed .env) and builds the runner: dry-run from MAGE_DRY_RUN, GitHub
+// output from GITHUB_ACTIONS, parallel steps from MAGE_JOBS, and redaction of
+// every secret the environment holds.
+func Open() (*S, error) {
+	root, err := workspace.Root()
+	if err != nil {
+		return nil, err
+	}
+	e, err := env.Load(root, os.Environ())
+	if err != nil {
+		return nil, err
+	}
+	jobs := 2
+	if v := e.Get("MAGE_JOBS"); v != "" {
+		if jobs, err = strconv.Atoi(v); err != nil || jobs < 1 {
+			return nil, fail.New(fail.Config, "MAGE_JOBS=%q is not a positive number; set it to e.g. 2", v)
+		}
+	}
+	r := run.New(run.Options{
+		Env:    e.Environ(),
+		DryRun: env.Bool(e, "MAGE_DRY_RUN"),
+		GitHub: env.Bool(e, "GITHUB_ACTIONS"),
+		Jobs:   jobs,
+		Redact: e.Redactor(),
+	})
+	return &S{Paths: workspace.Paths{Root: root}, Env: e, Run: r, Start: time.Now()}, nil
+}
+
+// Cmd builds a command that runs in dir, relative to the repository root.
+func (s *S) Cmd(dir string, argv ...string) run.Cmd {
+	return run.Cmd{Argv: argv, Dir: s.Paths.Abs(dir)}
+}
+
+// PATH is the PATH children run with.
+func (s *S) PATH() string { return s.Env.Get("PATH") }
+
+// TargetDir is Cargo's target directory, honouring CARGO_TARGET_DIR.
+func (s *S) TargetDir(rel ...string) string {
+	return s.Paths.Target(s.Env.Get("CARGO_TARGET_DIR"), rel...)
+}
+
+// Finish ends an invocation: when more than one step ran it prints the
+// summary table (and appends it to $GITHUB_STEP_SUMMARY in Actions), then
+// returns err unchanged.
+func (s *S) Finish(title string, err error) error {
+	results := s.Run.Results()
+	if len(results) < 2 {
+		return err
+	}
+	took := time.Since(s.Start)
+	s.Run.Summary(os.Stderr, took)
+	if path := s.Env.Get("GITHUB_STEP_SUMMARY"); path != "" && env.Bool(s.Env, "GITHUB_ACTIONS") {
+		if werr := appendFile(path, s.Run.Markdown(title, took)); werr != nil {
+			s.Run.Warnf("could not write the step summary to %s: %v", path, werr)
+		}
+	}
+	return err
+}
+
+func appendFile(path, text string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(text); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

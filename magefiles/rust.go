@@ -1,0 +1,101 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/rust"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+)
+
+// Rust holds targets for the whole Cargo workspace.
+type Rust mg.Namespace
+
+// Build compiles every crate and its tests (debug).
+func (Rust) Build(ctx context.Context) error { return ws(ctx, rust.Scope.Build) }
+
+// BuildRelease compiles every crate with the release profile.
+func (Rust) BuildRelease(ctx context.Context) error { return ws(ctx, rust.Scope.BuildRelease) }
+
+// Check runs format (check only), lint, test and testDocs, stopping at the first failure.
+func (Rust) Check(ctx context.Context) error { return wsAll(ctx, rust.Scope.Check) }
+
+// Clean removes target/ (cargo clean).
+func (Rust) Clean(ctx context.Context) error { return ws(ctx, rust.Scope.Clean) }
+
+// Docs builds the API documentation (private items too) with warnings denied.
+func (Rust) Docs(ctx context.Context) error { return ws(ctx, rust.Scope.Docs) }
+
+// Fix runs formatFix then lintFix.
+func (Rust) Fix(ctx context.Context) error { return wsAll(ctx, rust.Scope.Fix) }
+
+// Format checks formatting with rustfmt without changing files.
+func (Rust) Format(ctx context.Context) error { return ws(ctx, rust.Scope.Format) }
+
+// FormatFix formats every crate with rustfmt.
+func (Rust) FormatFix(ctx context.Context) error { return ws(ctx, rust.Scope.FormatFix) }
+
+// Lint runs clippy on all targets and features with warnings denied.
+func (Rust) Lint(ctx context.Context) error { return ws(ctx, rust.Scope.Lint) }
+
+// LintFix applies clippy's suggested fixes.
+func (Rust) LintFix(ctx context.Context) error { return ws(ctx, rust.Scope.LintFix) }
+
+// Setup checks the toolchain, installs cargo-nextest if missing and fetches dependencies.
+func (Rust) Setup(ctx context.Context) error { return ws(ctx, rust.Scope.Setup) }
+
+// Test runs the unit tests with cargo-nextest (default profile); falls back to cargo test with a warning.
+func (Rust) Test(ctx context.Context) error { return ws(ctx, testWith(rust.Profile{})) }
+
+// TestCi runs the tests with nextest's ci profile and reports where the JUnit file was written.
+func (Rust) TestCi(ctx context.Context) error {
+	return do(ctx, func(ctx context.Context, s *session.S) error { _, err := rust.TestCi(ctx, s); return err })
+}
+
+// TestCrate runs one crate's tests; name is a crate key (pgmq, shared, ...) or package name.
+func (Rust) TestCrate(ctx context.Context, name string) error {
+	return crate(ctx, name, testWith(rust.Profile{}))
+}
+
+// TestDocs runs the documentation tests (cargo test --doc).
+func (Rust) TestDocs(ctx context.Context) error { return ws(ctx, rust.Scope.TestDocs) }
+
+// TestIntegration runs the tests that need PostgreSQL against DATABASE_URL.
+func (Rust) TestIntegration(ctx context.Context) error {
+	return do(ctx, func(ctx context.Context, s *session.S) error {
+		return rust.TestIntegration(ctx, s, s.Env.Get("DATABASE_URL"))
+	})
+}
+
+func testWith(p rust.Profile) func(rust.Scope) run.Step {
+	return func(sc rust.Scope) run.Step { return sc.Test(p) }
+}
+
+// ws runs one workspace-wide step.
+func ws(ctx context.Context, step func(rust.Scope) run.Step) error {
+	return wsAll(ctx, func(sc rust.Scope) []run.Step { return []run.Step{step(sc)} })
+}
+
+// wsAll runs workspace-wide steps in order.
+func wsAll(ctx context.Context, plan func(rust.Scope) []run.Step) error {
+	return steps(ctx, func(s *session.S) []run.Step { return plan(rust.Workspace(s)) })
+}
+
+// crate runs steps for one crate (unknown names exit 5 with the valid list).
+func crate(ctx context.Context, name string, step func(rust.Scope) run.Step) error {
+	return crateAll(ctx, name, func(sc rust.Scope) []run.Step { return []run.Step{step(sc)} })
+}
+
+func crateAll(ctx context.Context, name string, plan func(rust.Scope) []run.Step) error {
+	return do(ctx, func(ctx context.Context, s *session.S) error {
+		sc, err := rust.Crate(s, name)
+		if err != nil {
+			return err
+		}
+		return s.Run.Serial(ctx, plan(sc)...)
+	})
+}
