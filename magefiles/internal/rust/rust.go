@@ -50,18 +50,26 @@ func (sc Scope) packages() []string {
 // cargo makes a step that runs one cargo command at the root after checking
 // the tools it needs. Heavy steps (compiles) never overlap.
 func (sc Scope) cargo(action string, tools []string, args ...string) run.Step {
+	return sc.cargoEnv(action, tools, nil, args...)
+}
+
+// cargoEnv is cargo with extra environment variables for the command.
+func (sc Scope) cargoEnv(action string, tools, env []string, args ...string) run.Step {
 	return run.Step{Name: sc.name(action), Heavy: true, Do: func(ctx context.Context, r *run.Runner) error {
 		if err := toolchain.Require(sc.s.PATH(), append([]string{"cargo"}, tools...)...); err != nil {
 			return err
 		}
-		return r.Run(ctx, sc.s.Cmd(".", append([]string{"cargo"}, args...)...))
+		c := sc.s.Cmd(".", append([]string{"cargo"}, args...)...)
+		c.Env = env
+		return r.Run(ctx, c)
 	}}
 }
 
-func (sc Scope) with(args ...string) []string {
-	out := append([]string(nil), args[:1]...)
-	out = append(out, sc.packages()...)
-	return append(out, args[1:]...)
+// with inserts the package selection after the cargo subcommand:
+// with("clippy", "--all-targets") = clippy --workspace --all-targets.
+func (sc Scope) with(subcommand string, args ...string) []string {
+	out := append([]string{subcommand}, sc.packages()...)
+	return append(out, args...)
 }
 
 // Build compiles every target of the scope (libraries, binaries, tests).
@@ -107,8 +115,7 @@ func (sc Scope) TestDocs() run.Step {
 
 // Docs builds the API documentation with warnings denied.
 func (sc Scope) Docs() run.Step {
-	step := sc.cargo("docs", nil, sc.with("doc", "--no-deps", "--document-private-items")...)
-	return sc.withEnv(step, "RUSTDOCFLAGS=-D warnings")
+	return sc.cargoEnv("docs", nil, []string{"RUSTDOCFLAGS=-D warnings"}, sc.with("doc", "--no-deps", "--document-private-items")...)
 }
 
 // Clean removes build outputs for the scope.
@@ -118,13 +125,6 @@ func (sc Scope) Clean() run.Step {
 		args = append(args, "-p", sc.crate.Package)
 	}
 	return sc.cargo("clean", nil, args...)
-}
-
-// withEnv wraps a step so its commands get extra environment variables.
-func (sc Scope) withEnv(step run.Step, kv ...string) run.Step {
-	do := step.Do
-	step.Do = func(ctx context.Context, r *run.Runner) error { return do(ctx, r.With(kv...)) }
-	return step
 }
 
 // Check is format, lint, test and (for the workspace) the doc tests.

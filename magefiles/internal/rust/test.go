@@ -45,13 +45,14 @@ func (sc Scope) Test(p Profile) run.Step {
 			r.Warnf("cargo-nextest is not installed; falling back to `cargo test` (install: cargo install cargo-nextest --locked)")
 			args = sc.cargoTestArgs(p)
 		}
-		return r.With(p.Env...).Run(ctx, sc.s.Cmd(".", args...))
+		c := sc.s.Cmd(".", args...)
+		c.Env = p.Env
+		return r.Run(ctx, c)
 	}}
 }
 
 func (sc Scope) nextestArgs(p Profile) []string {
-	args := sc.with("nextest", "run")
-	args = append([]string{"cargo"}, args...)
+	args := append([]string{"cargo", "nextest"}, sc.with("run")...)
 	if p.Name != "" {
 		args = append(args, "--profile", p.Name)
 	}

@@ -1,0 +1,74 @@
+package env
+
+import "strings"
+
+// Doc documents one variable the build system reads.
+type Doc struct {
+	Key         string
+	Default     string // the value assumed when the variable is unset
+	Description string // one line, also written to .env.example
+	Secret      bool   // redact its value in all output
+	// Builtin makes Default part of the environment children get when no
+	// other layer sets the variable. Without it Default only documents what
+	// the consumer assumes.
+	Builtin bool
+}
+
+// Known is the single list of every variable the build system reads. Add new
+// variables here (and to .env.example; a test keeps the two in step).
+var Known = []Doc{
+	{Key: "DATABASE_URL", Default: "postgresql://tasker:tasker@localhost:5432/tasker_rust_test", Builtin: true,
+		Description: "PostgreSQL connection URL for tests, migrations and services"},
+	{Key: "TASKER_ENV", Default: "test", Builtin: true,
+		Description: "tasker configuration environment (test, development, production)"},
+	{Key: "RUST_LOG", Default: "warn", Builtin: true,
+		Description: "log filter for Rust binaries and tests"},
+	{Key: "RUST_BACKTRACE", Default: "1", Builtin: true,
+		Description: "print a backtrace when Rust code panics"},
+	{Key: "CARGO_TERM_COLOR", Default: "always", Builtin: true,
+		Description: "colour in cargo output (always, auto, never)"},
+	{Key: "CARGO_TARGET_DIR", Default: "",
+		Description: "cargo build directory (empty: target/ in the repository)"},
+	{Key: "ORCHESTRATION_PORT", Default: "8080", Description: "HTTP port of the orchestration service"},
+	{Key: "RUST_WORKER_PORT", Default: "8081", Description: "HTTP port of the Rust worker"},
+	{Key: "RUBY_WORKER_PORT", Default: "8082", Description: "HTTP port of the Ruby worker"},
+	{Key: "PYTHON_WORKER_PORT", Default: "8083", Description: "HTTP port of the Python worker"},
+	{Key: "TYPESCRIPT_WORKER_PORT", Default: "8085", Description: "HTTP port of the TypeScript worker"},
+	{Key: "MAGE_DRY_RUN", Default: "", Description: "print commands instead of running them (1/true/yes/on)"},
+	{Key: "MAGE_JOBS", Default: "2", Description: "how many steps run in parallel"},
+	{Key: "TASKER_ALLOW_DESTRUCTIVE", Default: "",
+		Description: "lift the refusal to drop or reset protected databases (1/true/yes/on)"},
+	{Key: "TASKER_ROOT", Default: "", Description: "repository root override (empty: found from the working directory)"},
+	{Key: "GITHUB_ACTIONS", Default: "", Description: "set by GitHub Actions: enables log groups and the step summary"},
+	{Key: "GITHUB_STEP_SUMMARY", Default: "", Description: "set by GitHub Actions: file the run summary is appended to"},
+	{Key: "CI", Default: "", Description: "set by CI systems: non-interactive output"},
+}
+
+// doc returns the Known entry for key.
+func doc(key string) (Doc, bool) {
+	for _, d := range Known {
+		if d.Key == key {
+			return d, true
+		}
+	}
+	return Doc{}, false
+}
+
+// secretSuffixes mark a variable as secret when its name ends with one.
+var secretSuffixes = []string{"PASSWORD", "PASSWD", "_PASS", "_KEY", "_TOKEN", "_SECRET", "_CREDENTIALS"}
+
+// IsSecret reports whether the value of key must never be printed: names
+// ending in PASSWORD, _KEY, _TOKEN, _SECRET and the like (PGPASSWORD,
+// AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN), and Known variables marked Secret.
+func IsSecret(key string) bool {
+	if d, ok := doc(key); ok && d.Secret {
+		return true
+	}
+	k := strings.ToUpper(key)
+	for _, s := range secretSuffixes {
+		if strings.HasSuffix(k, s) || k == strings.TrimPrefix(s, "_") {
+			return true
+		}
+	}
+	return false
+}

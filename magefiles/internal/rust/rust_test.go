@@ -1,0 +1,131 @@
+package rust
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
+)
+
+// dryRun builds a session whose runner prints commands into a buffer.
+func dryRun(t *testing.T, extraEnv ...string) (*session.S, *bytes.Buffer) {
+	t.Helper()
+	root, err := workspace.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := env.Load(t.TempDir(), append(os.Environ(), extraEnv...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	r := run.New(run.Options{Stdout: &out, Stderr: &out, Env: e.Environ(), DryRun: true})
+	return &session.S{Paths: workspace.Paths{Root: root}, Env: e, Run: r}, &out
+}
+
+func TestWorkspaceAndCrateCommands(t *testing.T) {
+	s, out := dryRun(t)
+	ws := Workspace(s)
+	pg, err := Crate(s, "pgmq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []run.Step{ws.Lint(), ws.Format(), pg.Lint(), pg.Format(), pg.Clean(), ws.TestDocs(), ws.Docs()}
+	if err := s.Run.Serial(context.Background(), steps...); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"rust:lint: cargo clippy --workspace --all-targets --all-features -- -D warnings  (in " + s.Paths.Root + ")",
+		"rust:format: cargo fmt --all -- --check",
+		"pgmq:lint: cargo clippy -p tasker-pgmq --all-targets --all-features -- -D warnings",
+		"pgmq:format: cargo fmt -p tasker-pgmq -- --check",
+		"pgmq:clean: cargo clean -p tasker-pgmq",
+		"rust:testDocs: cargo test --workspace --doc",
+		"rust:docs: 'RUSTDOCFLAGS=-D warnings' cargo doc --workspace --no-deps --document-private-items",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestWithoutNextestTestsFallBackWithAWarning(t *testing.T) {
+	bin := t.TempDir()
+	// A PATH with cargo but no cargo-nextest.
+	if err := os.WriteFile(filepath.Join(bin, "cargo"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, out := dryRun(t, "PATH="+bin)
+	if err := s.Run.Serial(context.Background(), Workspace(s).Test(Profile{})); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "warning: cargo-nextest is not installed; falling back to `cargo test`") ||
+		!strings.Contains(out.String(), "cargo test --workspace --lib --bins --tests") {
+		t.Fatalf("no visible fallback:\n%s", out)
+	}
+	// The ci profile needs nextest's JUnit: no silent fallback there.
+	err := s.Run.Serial(context.Background(), Workspace(s).Test(Profile{Name: "ci"}))
+	if fail.Code(err) != fail.MissingTool || !strings.Contains(err.Error(), "cargo install cargo-nextest") {
+		t.Fatalf("ci profile without nextest: want exit 3 with the hint, got %v", err)
+	}
+}
+
+func TestIntegrationRunsOnlyIgnoredTestsWithTheDatabase(t *testing.T) {
+	bin := t.TempDir()
+	for _, b := range []string{"cargo", "cargo-nextest"} {
+		if err := os.WriteFile(filepath.Join(bin, b), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, out := dryRun(t, "PATH="+bin)
+	if err := TestIntegration(context.Background(), s, "postgresql://tasker:pw@127.0.0.1:5/clone_1"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "DATABASE_URL=postgresql://tasker:pw@127.0.0.1:5/clone_1 cargo nextest run --workspace --run-ignored only"; !strings.Contains(out.String(), want) {
+		t.Fatalf("dry run lacks %q:\n%s", want, out)
+	}
+}
+
+func TestUnknownCrateIsAConfigError(t *testing.T) {
+	s, _ := dryRun(t)
+	if _, err := Crate(s, "tasker-nope"); fail.Code(err) != fail.Config {
+		t.Fatalf("want exit 5, got %v", err)
+	}
+}
+
+func TestJUnitPathFollowsTheStoreDir(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "nextest.toml")
+	toml := "[profile.default]\nfail-fast = true\n\n[profile.ci]\nretries = 1\n\n[profile.ci.junit]\n# where\npath = \"junit.xml\"\n"
+	if err := os.WriteFile(cfg, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := JUnitPath(cfg, "/repo/target", "ci")
+	if err != nil || got != "/repo/target/nextest/ci/junit.xml" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if got, _ := JUnitPath(cfg, "/repo/target", "default"); got != "" {
+		t.Fatalf("default profile has no junit, got %q", got)
+	}
+}
+
+func TestRepositoryNextestConfigWritesJUnitForCI(t *testing.T) {
+	root, err := workspace.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := JUnitPath(filepath.Join(root, ".config", "nextest.toml"), filepath.Join(root, "target"), "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, "target", "nextest", "ci", "junit.xml"); got != want {
+		t.Fatalf("ci JUnit lands at %s, want %s (a doubled path is never uploaded)", got, want)
+	}
+}
