@@ -228,11 +228,3 @@ func Duration(d time.Duration) string {
 		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 	}
 }
-
-// With returns a runner whose commands also get kv (KEY=VALUE pairs) in
-// their environment; the original is unchanged.
-func (r *Runner) With(kv ...string) *Runner {
-	c := *r
-	c.o.Env = Merge(r.o.Env, kv)
-	return &c
-}

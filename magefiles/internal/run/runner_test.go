@@ -353,3 +353,13 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestStepErrorKeepsTheExitCode(t *testing.T) {
+	r, _ := newTestRunner(Options{})
+	err := r.Serial(context.Background(), step("db:reset", false, func(context.Context) error {
+		return fail.New(fail.Refused, "refusing to drop a production database")
+	}))
+	if fail.Code(err) != fail.Refused || !strings.HasPrefix(err.Error(), "db:reset: ") {
+		t.Fatalf("want exit 4 named after the step, got %d %v", fail.Code(err), err)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 )
 
 // Serial runs steps one after another and stops at the first failure; the
@@ -213,3 +215,6 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 func SerialDo(steps []Step) func(context.Context, *Runner) error {
 	return func(ctx context.Context, r *Runner) error { return r.Serial(ctx, steps...) }
 }
+
+// ExitStatus keeps the exit code of the wrapped error (mage reads it).
+func (e *StepError) ExitStatus() int { return fail.Code(e.Err) }

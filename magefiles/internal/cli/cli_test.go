@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
+)
+
+var (
+	root string // the repository
+	mage string // the compiled magefiles
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	if root, err = workspace.FindRoot("."); err != nil {
+		panic(err)
+	}
+	dir, err := os.MkdirTemp("", "mage-cli-test")
+	if err != nil {
+		panic(err)
+	}
+	mage = filepath.Join(dir, "mage")
+	build := exec.Command("go", "tool", "mage", "-compile", mage)
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		panic("compiling the magefiles: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code   int
+	stdout string
+	stderr string
+}
+
+// invoke runs the compiled mage in dir with env layered over the test's environment.
+func invoke(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(mage, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := result{stdout: stdout.String(), stderr: stderr.String()}
+	var xe *exec.ExitError
+	if errors.As(err, &xe) {
+		res.code = xe.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func (r result) expect(t *testing.T, code int, wants ...string) {
+	t.Helper()
+	all := r.stdout + r.stderr
+	if r.code != code {
+		t.Errorf("exit code %d, want %d\n%s", r.code, code, all)
+	}
+	for _, w := range wants {
+		if !strings.Contains(all, w) {
+			t.Errorf("output lacks %q:\n%s", w, all)
+		}
+	}
+}
+
+// fakeRoot is a throwaway repository root holding only go.mod and a .env.
+func fakeRoot(t *testing.T, dotenv string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module "+workspace.Module+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(dotenv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestListShowsEveryNamespace(t *testing.T) {
+	res := invoke(t, root, nil, "-l")
+	res.expect(t, 0, "rust:check", "rust:testIntegration", "pgmq:test", "shared:lint", "client:check",
+		"worker:clean", "orchestration:run", "rustWorker:runRelease", "doctor", "env", "preCommit", "prePush")
+}
+
+func TestAliasesResolve(t *testing.T) {
+	res := invoke(t, root, nil, "-h", "check")
+	res.expect(t, 0, "Aliases: c")
+}
+
+func TestEnvRedactsAndNamesSources(t *testing.T) {
+	dir := fakeRoot(t, "DATABASE_URL=postgresql://tasker:hunter2-secret@db.internal:5432/app\nRUST_LOG=debug\n")
+	res := invoke(t, dir, []string{"TASKER_ROOT=" + dir, "RUST_LOG=info", "API_TOKEN=tok-12345"}, "env")
+	res.expect(t, 0, "postgresql://tasker:***@db.internal:5432/app", "RUST_LOG", "info", "process", ".env", "TASKER_ENV", "default")
+	if strings.Contains(res.stdout+res.stderr, "hunter2-secret") {
+		t.Fatalf("password printed:\n%s", res.stdout)
+	}
+}
+
+func TestMalformedDotenvIsExit5WithFileAndLine(t *testing.T) {
+	dir := fakeRoot(t, "TASKER_ENV=test\nRUST_LOG=warn\nthis line is wrong\n")
+	res := invoke(t, dir, []string{"TASKER_ROOT=" + dir}, "env")
+	res.expect(t, 5, filepath.Join(dir, ".env")+":3:")
+}
+
+func TestUnknownCrateIsExit5ListingValidNames(t *testing.T) {
+	res := invoke(t, root, nil, "rust:testCrate", "nope")
+	res.expect(t, 5, `unknown crate "nope"`, "pgmq", "rustWorker", "orchestration")
+}
+
+func TestMissingToolIsExit3WithTheInstallCommand(t *testing.T) {
+	res := invoke(t, root, []string{"PATH=/nonexistent"}, "rust:lint")
+	res.expect(t, 3, "missing tool cargo", "rustup")
+	if strings.Contains(res.stdout+res.stderr, "▶") {
+		t.Fatalf("a command started although a tool was missing:\n%s", res.stderr)
+	}
+}
+
+func TestSameCommandsFromASubdirectory(t *testing.T) {
+	dry := []string{"MAGE_DRY_RUN=1"}
+	fromRoot := invoke(t, root, dry, "rust:check")
+	fromCrate := invoke(t, filepath.Join(root, "crates", "tasker-pgmq"), dry, "rust:check")
+	fromRoot.expect(t, 0, "[dry-run] rust:lint: cargo clippy --workspace", "(in "+root+")")
+	if fromRoot.stderr != fromCrate.stderr && stripTimes(fromRoot.stderr) != stripTimes(fromCrate.stderr) {
+		t.Fatalf("different plans:\nroot:\n%s\ncrate:\n%s", fromRoot.stderr, fromCrate.stderr)
+	}
+}
+
+func stripTimes(s string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if !strings.Contains(line, " in ") || strings.Contains(line, "(in ") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestDoctorReportsDegradedAndMissing(t *testing.T) {
+	dir := t.TempDir()
+	// A PATH holding only cargo (linked from the real one) and go.
+	for _, bin := range []string{"cargo", "go"} {
+		p, err := exec.LookPath(bin)
+		if err != nil {
+			t.Skipf("%s not installed", bin)
+		}
+		if err := os.Symlink(p, filepath.Join(dir, bin)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := invoke(t, root, []string{"PATH=" + dir}, "doctor")
+	res.expect(t, 0, "cargo-nextest", "degraded", "cargo install cargo-nextest --locked", "rubocop", "missing")
+}
+
+// A real target end to end: rustfmt checks the real workspace.
+func TestRealFormatCheck(t *testing.T) {
+	if _, err := exec.LookPath("cargo"); err != nil {
+		t.Skip("cargo not installed")
+	}
+	res := invoke(t, root, nil, "rust:format")
+	res.expect(t, 0, "▶ rust:format: cargo fmt --all -- --check", "✔ rust:format: cargo fmt --all …")
+}

@@ -1,0 +1,364 @@
+// Package cluster runs a project-local PostgreSQL server with the system's
+// binaries (initdb, pg_ctl): a throwaway development and test cluster with
+// durability turned off (fsync, synchronous_commit and full_page_writes are
+// off; a crash can corrupt it, and `mage db:destroy` is the cure).
+//
+// Layout under Dir: data/ (PGDATA), run/ (the unix socket), postgres.log and
+// port (the port it last started on). The server listens on 127.0.0.1 only.
+// PostgreSQL refuses to run as root, so as root every command runs as the
+// postgres user through runuser, and Dir is chowned to that user.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
+)
+
+// Runner is the part of *run.Runner the cluster uses.
+type Runner interface {
+	Run(ctx context.Context, c run.Cmd) error
+	Infof(format string, args ...any)
+}
+
+// InstallHint is appended to "binaries missing" errors.
+const InstallHint = "install PostgreSQL: apt-get install postgresql (Debian/Ubuntu) or brew install postgresql@15 (macOS)"
+
+// Superuser is the bootstrap superuser initdb creates; it logs in over the
+// cluster's socket without a password (local trust).
+const Superuser = "postgres"
+
+// Settings are the dev-only server settings written to data/tasker.conf.
+var Settings = []string{
+	"fsync = off",
+	"synchronous_commit = off",
+	"full_page_writes = off",
+	"max_connections = 200",
+}
+
+// Cluster is one local cluster.
+type Cluster struct {
+	Dir     string // absolute; created on Up
+	PathEnv string // PATH used to find the binaries ("" = process PATH)
+	Run     Runner
+	// HostAuth is the pg_hba method for TCP logins, fixed at initdb:
+	// "scram-sha-256" (default) or "trust" when the URL has no password.
+	HostAuth string
+	// RunAs overrides the user the server runs as when we are root
+	// (default "postgres").
+	RunAs string
+}
+
+func (c *Cluster) DataDir() string   { return filepath.Join(c.Dir, "data") }
+func (c *Cluster) SocketDir() string { return filepath.Join(c.Dir, "run") }
+func (c *Cluster) LogFile() string   { return filepath.Join(c.Dir, "postgres.log") }
+func (c *Cluster) portFile() string  { return filepath.Join(c.Dir, "port") }
+
+// Exists reports whether the cluster has been initialised.
+func (c *Cluster) Exists() bool {
+	_, err := os.Stat(filepath.Join(c.DataDir(), "PG_VERSION"))
+	return err == nil
+}
+
+// Running reports whether the server is up, and its port, from
+// postmaster.pid (pid alive and its socket present).
+func (c *Cluster) Running() (port int, ok bool) {
+	b, err := os.ReadFile(filepath.Join(c.DataDir(), "postmaster.pid"))
+	if err != nil {
+		return 0, false
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 4 {
+		return 0, false
+	}
+	pid, err1 := strconv.Atoi(strings.TrimSpace(lines[0]))
+	port, err2 := strconv.Atoi(strings.TrimSpace(lines[3]))
+	if err1 != nil || err2 != nil || pid <= 0 {
+		return 0, false
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return 0, false
+	}
+	if _, err := os.Stat(filepath.Join(c.SocketDir(), ".s.PGSQL."+strconv.Itoa(port))); err != nil {
+		return 0, false
+	}
+	return port, true
+}
+
+// RecordedPort is the port the cluster last started on (0 if none).
+func (c *Cluster) RecordedPort() int {
+	b, err := os.ReadFile(c.portFile())
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+// AdminURL connects as the bootstrap superuser over the cluster's socket.
+func (c *Cluster) AdminURL(port int) pgurl.URL {
+	q := url.Values{"host": {c.SocketDir()}, "port": {strconv.Itoa(port)}, "sslmode": {"disable"}}
+	return pgurl.MustParse("postgresql://" + Superuser + "@/postgres?" + q.Encode())
+}
+
+// bins finds the server binaries: exit 3 with the install command if missing.
+func (c *Cluster) bins(names ...string) ([]string, error) {
+	var paths, missing []string
+	for _, n := range names {
+		p, err := toolchain.LookPath(c.PathEnv, n)
+		if err != nil {
+			missing = append(missing, n)
+			continue
+		}
+		paths = append(paths, p)
+	}
+	if len(missing) > 0 {
+		return nil, fail.New(fail.MissingTool, "PostgreSQL server binaries not found (%s); %s", strings.Join(missing, ", "), InstallHint)
+	}
+	return paths, nil
+}
+
+// owner is the unprivileged account that runs the server when we are root.
+type owner struct {
+	name     string
+	uid, gid int
+	runuser  string
+}
+
+func (c *Cluster) owner() (*owner, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	name := c.RunAs
+	if name == "" {
+		name = "postgres"
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, fail.New(fail.MissingTool, "PostgreSQL refuses to run as root and there is no %q user to run it as; run as a normal user, or %s (it creates the user)", name, InstallHint)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	ru, err := toolchain.LookPath(c.PathEnv, "runuser")
+	if err != nil {
+		for _, p := range []string{"/usr/sbin/runuser", "/sbin/runuser"} {
+			if st, e := os.Stat(p); e == nil && st.Mode()&0o111 != 0 {
+				ru, err = p, nil
+				break
+			}
+		}
+	}
+	if err != nil {
+		return nil, fail.New(fail.MissingTool, "running as root needs runuser (util-linux) to start PostgreSQL as %s; install util-linux or run as a normal user", name)
+	}
+	return &owner{name: name, uid: uid, gid: gid, runuser: ru}, nil
+}
+
+// cmd builds argv, prefixed with runuser when we are root.
+func (o *owner) argv(argv ...string) []string {
+	if o == nil {
+		return argv
+	}
+	return append([]string{o.runuser, "-u", o.name, "--"}, argv...)
+}
+
+func (o *owner) chown(paths ...string) error {
+	if o == nil {
+		return nil
+	}
+	for _, p := range paths {
+		if err := os.Lchown(p, o.uid, o.gid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepare creates Dir and run/, owned by the server's user, and checks that
+// user can reach Dir.
+func (c *Cluster) prepare(o *owner) error {
+	if !filepath.IsAbs(c.Dir) {
+		return fmt.Errorf("cluster directory %q is not absolute", c.Dir)
+	}
+	sock := filepath.Join(c.SocketDir(), ".s.PGSQL.65535")
+	if len(sock) > 107 {
+		return fail.New(fail.Config, "the cluster directory %s is too deep for a unix socket path (%d > 107 bytes); move the checkout to a shorter path", c.Dir, len(sock))
+	}
+	for _, d := range []string{c.Dir, c.SocketDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := o.chown(c.Dir, c.SocketDir()); err != nil {
+		return err
+	}
+	if o != nil {
+		for d := filepath.Dir(c.Dir); ; d = filepath.Dir(d) {
+			st, err := os.Stat(d)
+			if err != nil {
+				return err
+			}
+			if st.Mode().Perm()&0o001 == 0 {
+				return fail.New(fail.Config, "the %s user cannot reach %s: %s is not searchable by others; run chmod o+x %s", o.name, c.Dir, d, d)
+			}
+			if d == filepath.Dir(d) {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// Up initialises the cluster if needed and starts it, idempotently. It
+// listens on port, or on a free port if port is 0 or taken (it says so); it
+// returns the port it runs on, also recorded in Dir/port.
+func (c *Cluster) Up(ctx context.Context, port int) (int, error) {
+	if p, ok := c.Running(); ok {
+		return p, nil
+	}
+	b, err := c.bins("initdb", "pg_ctl")
+	if err != nil {
+		return 0, err
+	}
+	initdb, pgctl := b[0], b[1]
+	o, err := c.owner()
+	if err != nil {
+		return 0, err
+	}
+	if err := c.prepare(o); err != nil {
+		return 0, err
+	}
+	if !c.Exists() {
+		auth := c.HostAuth
+		if auth == "" {
+			auth = "scram-sha-256"
+		}
+		c.Run.Infof("initialising a local PostgreSQL cluster in %s (dev settings: fsync, synchronous_commit, full_page_writes off)", c.Dir)
+		argv := o.argv(initdb, "-D", c.DataDir(), "-U", Superuser, "-E", "UTF8", "--locale=C", "--no-sync",
+			"--auth-local=trust", "--auth-host="+auth)
+		if err := c.Run.Run(ctx, run.Cmd{Argv: argv, Dir: c.Dir}); err != nil {
+			return 0, fail.Wrap(fail.Failed, err, "initdb failed in %s", c.DataDir())
+		}
+		conf := filepath.Join(c.DataDir(), "postgresql.conf")
+		f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return 0, err
+		}
+		_, err = f.WriteString("\n# tasker-build: per-run settings (port, socket, dev durability)\ninclude_if_exists = 'tasker.conf'\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if port == 0 || !free(port) {
+		want := port
+		if port, err = freePort(); err != nil {
+			return 0, err
+		}
+		if want != 0 {
+			c.Run.Infof("port %d is taken; the local cluster uses port %d instead (recorded in %s)", want, port, c.portFile())
+		}
+	}
+	if err := c.writeConf(o, port); err != nil {
+		return 0, err
+	}
+	os.Remove(c.LogFile()) // keep only this start's log: its tail goes into errors
+	argv := o.argv(pgctl, "-D", c.DataDir(), "-l", c.LogFile(), "-w", "-t", "60", "-s", "start")
+	if err := c.Run.Run(ctx, run.Cmd{Argv: argv, Dir: c.Dir}); err != nil {
+		return 0, fail.Wrap(fail.Failed, err, "PostgreSQL did not start (log %s: %s)", c.LogFile(), c.logTail(3))
+	}
+	if err := os.WriteFile(c.portFile(), []byte(strconv.Itoa(port)+"\n"), 0o644); err != nil {
+		return 0, err
+	}
+	return port, nil
+}
+
+func (c *Cluster) writeConf(o *owner, port int) error {
+	lines := append([]string{
+		"# written by tasker-build on every start: a throwaway dev/test cluster, not crash-safe",
+		"listen_addresses = '127.0.0.1'",
+		"port = " + strconv.Itoa(port),
+		"unix_socket_directories = '" + strings.ReplaceAll(c.SocketDir(), "'", "''") + "'",
+	}, Settings...)
+	p := filepath.Join(c.DataDir(), "tasker.conf")
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		return err
+	}
+	return o.chown(p)
+}
+
+func (c *Cluster) logTail(n int) string {
+	b, err := os.ReadFile(c.LogFile())
+	if err != nil {
+		return "no log"
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// Down stops the server (fast shutdown) and keeps the data. It reports
+// whether a server was running.
+func (c *Cluster) Down(ctx context.Context) (bool, error) {
+	if _, ok := c.Running(); !ok {
+		return false, nil
+	}
+	b, err := c.bins("pg_ctl")
+	if err != nil {
+		return true, err
+	}
+	o, err := c.owner()
+	if err != nil {
+		return true, err
+	}
+	argv := o.argv(b[0], "-D", c.DataDir(), "-m", "fast", "-w", "-t", "60", "-s", "stop")
+	if err := c.Run.Run(ctx, run.Cmd{Argv: argv, Dir: c.Dir}); err != nil {
+		return true, fail.Wrap(fail.Failed, err, "could not stop PostgreSQL in %s", c.DataDir())
+	}
+	return true, nil
+}
+
+// Destroy stops the server and deletes Dir.
+func (c *Cluster) Destroy(ctx context.Context) error {
+	if _, err := c.Down(ctx); err != nil {
+		return err
+	}
+	return os.RemoveAll(c.Dir)
+}
+
+// free reports whether nothing listens on 127.0.0.1:port.
+func free(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// freePort asks the kernel for an unused port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,221 @@
+// Package pg holds the small PostgreSQL operations the db targets share:
+// connecting with a timeout, telling "no server" from "server said no",
+// creating and dropping databases and roles, and advisory locks that give up
+// with a useful message instead of waiting forever.
+package pg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+)
+
+// AppName is the application_name of every connection the build system
+// opens, so pg_stat_activity shows who holds a lock.
+const AppName = "tasker-build"
+
+// ConnConfig parses u for pgx (x-* parameters stripped, application_name
+// set, connect timeout applied). Parse errors never contain the password.
+func ConnConfig(u pgurl.URL, timeout time.Duration) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(u.ForDriver())
+	if err != nil {
+		return nil, fail.New(fail.Config, "DATABASE_URL for %s is not usable: %s", u.Addr(), u.Scrub(pgconnMessage(err)))
+	}
+	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
+		cfg.RuntimeParams["application_name"] = AppName
+	}
+	if timeout > 0 {
+		cfg.ConnectTimeout = timeout
+	}
+	return cfg, nil
+}
+
+// pgconnMessage drops pgx's "cannot parse `<url>`:" prefix (it redacts the
+// password on a best-effort basis only).
+func pgconnMessage(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "`: "); i >= 0 {
+		msg = msg[i+3:]
+	}
+	return msg
+}
+
+// Connect opens one connection to u, giving up after timeout (0: pgx's
+// default, no limit). Errors are scrubbed of the password.
+func Connect(ctx context.Context, u pgurl.URL, timeout time.Duration) (*pgx.Conn, error) {
+	cfg, err := ConnConfig(u, timeout)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, u.ScrubErr(err)
+	}
+	return conn, nil
+}
+
+// Problem classifies a connection failure.
+type Problem int
+
+const (
+	NoServer   Problem = iota + 1 // nothing listens there (refused, no socket file, host unknown)
+	Timeout                       // no answer in time
+	Rejected                      // the server refused the login (password, role, pg_hba)
+	NoDatabase                    // the server is up but the database does not exist
+	Other
+)
+
+// Classify tells why err (from Connect) happened.
+func Classify(err error) Problem {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "3D000":
+			return NoDatabase
+		case strings.HasPrefix(pe.Code, "28"):
+			return Rejected
+		case pe.Code == "57P03": // the database system is starting up / shutting down
+			return NoServer
+		}
+		return Other
+	}
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENOENT), errors.Is(err, os.ErrNotExist),
+		errors.As(err, &dns):
+		return NoServer
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return Timeout
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return Timeout
+	}
+	return Other
+}
+
+// Cause is a short lower-case reason for a connection failure, for one-line
+// messages: "connection refused", "password authentication failed for user
+// \"tasker\"", "timed out after 3s".
+func Cause(err error, timeout time.Duration) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Message
+	}
+	switch Classify(err) {
+	case NoServer:
+		var dns *net.DNSError
+		if errors.As(err, &dns) {
+			return "host " + dns.Name + " not found"
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return "connection refused"
+		}
+		return "no server socket"
+	case Timeout:
+		if timeout > 0 {
+			return fmt.Sprintf("no answer within %s", timeout)
+		}
+		return "timed out"
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return msg
+}
+
+// Ident quotes an identifier for DDL (which takes no bind parameters).
+func Ident(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+// Literal quotes a string literal for DDL (standard_conforming_strings is on
+// since 9.1, so only quotes need doubling).
+func Literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// DatabaseExists reports whether name exists on the server conn is connected to.
+func DatabaseExists(ctx context.Context, conn *pgx.Conn, name string) (bool, error) {
+	var ok bool
+	err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&ok)
+	return ok, err
+}
+
+// CreateDatabase creates name (owned by owner unless "", copied from
+// template unless ""). It does not check for existence first.
+func CreateDatabase(ctx context.Context, conn *pgx.Conn, name, owner, template, strategy string) error {
+	q := "CREATE DATABASE " + Ident(name)
+	if owner != "" {
+		q += " OWNER " + Ident(owner)
+	}
+	if template != "" {
+		q += " TEMPLATE " + Ident(template)
+	}
+	if strategy != "" {
+		q += " STRATEGY " + strategy
+	}
+	_, err := conn.Exec(ctx, q)
+	return err
+}
+
+// DropDatabase drops name if it exists, terminating its connections
+// (WITH (FORCE), PostgreSQL 13+). A template is unmarked first.
+func DropDatabase(ctx context.Context, conn *pgx.Conn, name string) error {
+	var isTemplate bool
+	err := conn.QueryRow(ctx, `SELECT datistemplate FROM pg_database WHERE datname = $1`, name).Scan(&isTemplate)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if isTemplate {
+		if _, err := conn.Exec(ctx, "ALTER DATABASE "+Ident(name)+" IS_TEMPLATE false"); err != nil {
+			return err
+		}
+	}
+	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+Ident(name)+" WITH (FORCE)")
+	return err
+}
+
+// EnsureRole creates user as a LOGIN SUPERUSER (tasker's migrations create
+// an event trigger) with password, or resets the password of an existing
+// role. The password goes in the statement text: this is for the local
+// throwaway cluster only.
+func EnsureRole(ctx context.Context, conn *pgx.Conn, user, password string) error {
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, user).Scan(&exists); err != nil {
+		return err
+	}
+	verb := "CREATE"
+	if exists {
+		verb = "ALTER"
+	}
+	q := verb + " ROLE " + Ident(user) + " LOGIN SUPERUSER"
+	if password != "" {
+		q += " PASSWORD " + Literal(password)
+	}
+	if _, err := conn.Exec(ctx, q); err != nil {
+		return errors.New(pgurl.ScrubSecret(err.Error(), password))
+	}
+	return nil
+}
+
+// ServerVersion is the server's version string (e.g. "15.18").
+func ServerVersion(ctx context.Context, conn *pgx.Conn) (string, error) {
+	var v string
+	err := conn.QueryRow(ctx, `SHOW server_version`).Scan(&v)
+	if i := strings.IndexByte(v, ' '); i > 0 {
+		v = v[:i]
+	}
+	return v, err
+}
