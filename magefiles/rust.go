@@ -7,6 +7,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/rust"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
@@ -64,10 +65,11 @@ func (Rust) TestCrate(ctx context.Context, name string) error {
 // TestDocs runs the documentation tests (cargo test --doc).
 func (Rust) TestDocs(ctx context.Context) error { return ws(ctx, rust.Scope.TestDocs) }
 
-// TestIntegration runs the tests that need PostgreSQL against DATABASE_URL.
+// TestIntegration runs the tests that need PostgreSQL, each run on its own clone of the migrated template database.
+// A local DATABASE_URL with no server behind it starts the local cluster (mage db:up) first.
 func (Rust) TestIntegration(ctx context.Context) error {
 	return do(ctx, func(ctx context.Context, s *session.S) error {
-		return rust.TestIntegration(ctx, s, s.Env.Get("DATABASE_URL"))
+		return db.WithClone(ctx, s, "rust", func(url string) error { return rust.TestIntegration(ctx, s, url) })
 	})
 }
 

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
@@ -31,6 +32,7 @@ import (
 // Runner is the part of *run.Runner the cluster uses.
 type Runner interface {
 	Run(ctx context.Context, c run.Cmd) error
+	Output(ctx context.Context, c run.Cmd) (string, error)
 	Infof(format string, args ...any)
 }
 
@@ -223,10 +225,21 @@ func (c *Cluster) prepare(o *owner) error {
 }
 
 // Up initialises the cluster if needed and starts it, idempotently. It
-// listens on port, or on a free port if port is 0 or taken (it says so); it
-// returns the port it runs on, also recorded in Dir/port.
+// listens on port, or on a free port if port is 0 or taken; it returns the
+// port it runs on, also recorded in Dir/port.
 func (c *Cluster) Up(ctx context.Context, port int) (int, error) {
 	if p, ok := c.Running(); ok {
+		return p, nil
+	}
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return 0, err
+	}
+	unlock, err := c.lock(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	if p, ok := c.Running(); ok { // another process started it while we waited
 		return p, nil
 	}
 	b, err := c.bins("initdb", "pg_ctl")
@@ -249,7 +262,8 @@ func (c *Cluster) Up(ctx context.Context, port int) (int, error) {
 		c.Run.Infof("initialising a local PostgreSQL cluster in %s (dev settings: fsync, synchronous_commit, full_page_writes off)", c.Dir)
 		argv := o.argv(initdb, "-D", c.DataDir(), "-U", Superuser, "-E", "UTF8", "--locale=C", "--no-sync",
 			"--auth-local=trust", "--auth-host="+auth)
-		if err := c.Run.Run(ctx, run.Cmd{Argv: argv, Dir: c.Dir}); err != nil {
+		// quiet: initdb's 25 lines of progress help nobody; failures carry its stderr
+		if _, err := c.Run.Output(ctx, run.Cmd{Argv: argv, Dir: c.Dir}); err != nil {
 			return 0, fail.Wrap(fail.Failed, err, "initdb failed in %s", c.DataDir())
 		}
 		conf := filepath.Join(c.DataDir(), "postgresql.conf")
@@ -266,12 +280,8 @@ func (c *Cluster) Up(ctx context.Context, port int) (int, error) {
 		}
 	}
 	if port == 0 || !free(port) {
-		want := port
 		if port, err = freePort(); err != nil {
 			return 0, err
-		}
-		if want != 0 {
-			c.Run.Infof("port %d is taken; the local cluster uses port %d instead (recorded in %s)", want, port, c.portFile())
 		}
 	}
 	if err := c.writeConf(o, port); err != nil {
@@ -314,9 +324,43 @@ func (c *Cluster) logTail(n int) string {
 	return strings.Join(lines, " | ")
 }
 
+// lock serialises Up, Down and Destroy across processes (parallel targets
+// may all find the server down and try to start it): an flock on Dir/.lock.
+func (c *Cluster) lock(ctx context.Context) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(c.Dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w (another mage run is starting or stopping the cluster)", f.Name(), err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // Down stops the server (fast shutdown) and keeps the data. It reports
 // whether a server was running.
 func (c *Cluster) Down(ctx context.Context) (bool, error) {
+	if _, ok := c.Running(); !ok {
+		return false, nil
+	}
+	unlock, err := c.lock(ctx)
+	if err != nil {
+		return true, err
+	}
+	defer unlock()
 	if _, ok := c.Running(); !ok {
 		return false, nil
 	}

@@ -204,7 +204,12 @@ func EnsureRole(ctx context.Context, conn *pgx.Conn, user, password string) erro
 	if password != "" {
 		q += " PASSWORD " + Literal(password)
 	}
-	if _, err := conn.Exec(ctx, q); err != nil {
+	_, err := conn.Exec(ctx, q)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "42710" || pe.Code == "23505") { // created concurrently: set the password
+		_, err = conn.Exec(ctx, "ALTER"+strings.TrimPrefix(q, "CREATE"))
+	}
+	if err != nil {
 		return errors.New(pgurl.ScrubSecret(err.Error(), password))
 	}
 	return nil

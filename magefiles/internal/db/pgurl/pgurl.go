@@ -41,10 +41,6 @@ func Parse(s string) (URL, error) {
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
 		return URL{}, bad("the scheme must be postgresql:// or postgres://")
 	}
-	if strings.Contains(u.Host, "@") {
-		// postgres://u:p@ss@host parses with host "ss@host": the password leaks into the host.
-		return URL{}, bad("the host contains '@' (percent-encode '@' in the password as %40)")
-	}
 	if strings.Contains(u.Host, ",") {
 		return URL{}, bad("multi-host URLs are not supported")
 	}

@@ -1,0 +1,205 @@
+// Package db implements the mage db:* targets and the database services
+// other targets use: Ensure (a reachable, existing, migrated database),
+// Clone/DropClone (per-test databases from a template). The pieces live in
+// subpackages, one concern each: pgurl (parsing and redaction), guard
+// (refusing destructive operations), pg (connections, locks, reports),
+// cluster (the local PostgreSQL), source (the migrations directory),
+// gomigrate and sqlxmig (the two layouts), template (template databases).
+//
+// Every exported function taking a *session.S has a Config method twin
+// that tests drive with plain inputs.
+package db
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/cluster"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/gomigrate"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/sqlxmig"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+)
+
+// Variables the db targets read (besides DATABASE_URL, TASKER_ENV and
+// TASKER_ALLOW_DESTRUCTIVE).
+const (
+	EnvMigrationsDir    = "TASKER_MIGRATIONS_DIR"    // default db/migrations
+	EnvMigrationsLayout = "TASKER_MIGRATIONS_LAYOUT" // migrate | sqlx | auto (default)
+	EnvLockTimeout      = "TASKER_DB_LOCK_TIMEOUT"   // default 30s
+	// EnvClusterDir moves the local cluster (default .tasker/postgres). On a
+	// tmpfs such as /dev/shm/tasker-pg, CREATE/DROP DATABASE (reset, clones)
+	// are several times faster; the data is lost on reboot (db:setup
+	// rebuilds it). Useful on CI machines.
+	EnvClusterDir = "TASKER_PG_DIR"
+)
+
+// Logger prints progress lines (*run.Runner is one).
+type Logger interface {
+	Infof(format string, args ...any)
+	Warnf(format string, args ...any)
+}
+
+// Config is what the db targets act on.
+type Config struct {
+	URL            pgurl.URL        // DATABASE_URL as configured
+	TaskerEnv      string           // TASKER_ENV
+	Allow          bool             // TASKER_ALLOW_DESTRUCTIVE
+	MigrationsDir  string           // absolute
+	Layout         string           // TASKER_MIGRATIONS_LAYOUT ("" = auto)
+	Cluster        *cluster.Cluster // the local cluster (nil: never start one)
+	LockTimeout    time.Duration    // migration lock wait (default 30s)
+	ConnectTimeout time.Duration    // reachability probe (default 3s)
+	Root           string           // repository root, for showing paths
+	DryRun         bool             // print what mutating targets would do
+	Log            Logger
+	Out            io.Writer // reports (default os.Stdout)
+}
+
+// FromSession resolves the Config from the session's environment.
+func FromSession(s *session.S) (*Config, error) {
+	u, err := pgurl.Parse(s.Env.Get("DATABASE_URL"))
+	if err != nil {
+		return nil, err
+	}
+	dir := s.Env.Get(EnvMigrationsDir)
+	if dir == "" {
+		dir = filepath.Join("db", "migrations")
+	}
+	if !filepath.IsAbs(dir) {
+		dir = s.Paths.Abs(dir)
+	}
+	lt, err := duration(s.Env.Get(EnvLockTimeout), 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	clusterDir := s.Env.Get(EnvClusterDir)
+	if clusterDir == "" {
+		clusterDir = s.Paths.State("postgres")
+	} else if !filepath.IsAbs(clusterDir) {
+		clusterDir = s.Paths.Abs(clusterDir)
+	}
+	return &Config{
+		URL:           u,
+		TaskerEnv:     s.Env.Get("TASKER_ENV"),
+		Allow:         env.Bool(s.Env, "TASKER_ALLOW_DESTRUCTIVE"),
+		MigrationsDir: dir,
+		Layout:        s.Env.Get(EnvMigrationsLayout),
+		Cluster:       &cluster.Cluster{Dir: clusterDir, PathEnv: s.PATH(), Run: s.Run},
+		LockTimeout:   lt,
+		Root:          s.Paths.Root,
+		DryRun:        s.Run.DryRun(),
+		Log:           s.Run,
+	}, nil
+}
+
+// duration parses "30s", "2m" or plain seconds.
+func duration(v string, def time.Duration) (time.Duration, error) {
+	if v == "" {
+		return def, nil
+	}
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fail.New(fail.Config, "%s=%q is not a duration; use e.g. 30s or 2m", EnvLockTimeout, v)
+	}
+	return d, nil
+}
+
+func (c *Config) out() io.Writer {
+	if c.Out != nil {
+		return c.Out
+	}
+	return os.Stdout
+}
+
+func (c *Config) infof(format string, a ...any) {
+	if c.Log != nil {
+		c.Log.Infof(format, a...)
+	}
+}
+
+func (c *Config) warnf(format string, a ...any) {
+	if c.Log != nil {
+		c.Log.Warnf(format, a...)
+	}
+}
+
+func (c *Config) lockTimeout() time.Duration {
+	if c.LockTimeout > 0 {
+		return c.LockTimeout
+	}
+	return 30 * time.Second
+}
+
+func (c *Config) connectTimeout() time.Duration {
+	if c.ConnectTimeout > 0 {
+		return c.ConnectTimeout
+	}
+	return 3 * time.Second
+}
+
+// show makes a path relative to the repository root for messages.
+func (c *Config) show(p string) string {
+	if c.Root != "" {
+		if rel, err := filepath.Rel(c.Root, p); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return p
+}
+
+// migrations loads the migrations directory, warning about ignored files.
+func (c *Config) migrations() (*source.Dir, error) {
+	layout, err := source.Detect(c.MigrationsDir, c.Layout)
+	if err != nil {
+		return nil, err
+	}
+	d, err := source.Load(c.MigrationsDir, layout)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range d.Ignored {
+		c.warnf("%s is ignored: its name matches no %s migration pattern", c.show(d.File(n)), layout)
+	}
+	return d, nil
+}
+
+// migrator is what both layouts offer.
+type migrator interface {
+	Up(ctx context.Context) ([]source.Migration, error)
+	Rollback(ctx context.Context) (from, to int64, err error)
+	Force(ctx context.Context, v int64) error
+	Status(ctx context.Context, conn *pgx.Conn) (source.Status, error)
+}
+
+func (c *Config) migrator(u pgurl.URL) (migrator, *source.Dir, error) {
+	d, err := c.migrations()
+	if err != nil {
+		return nil, nil, err
+	}
+	logf := func(format string, a ...any) { c.infof(format, a...) }
+	cmd := func(t string) string { return "mage " + t }
+	if d.Layout == source.SQLx {
+		return &sqlxmig.Migrator{URL: u, Dir: d, LockTimeout: c.LockTimeout, Logf: logf, Show: c.show, Cmd: cmd}, d, nil
+	}
+	return &gomigrate.Migrator{URL: u, Dir: d, LockTimeout: c.LockTimeout, Logf: logf, Show: c.show, Cmd: cmd}, d, nil
+}
+
+func dryRunf(w io.Writer, format string, a ...any) error {
+	fmt.Fprintf(w, "[dry-run] "+format+"\n", a...)
+	return nil
+}

@@ -1,0 +1,384 @@
+package db
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/cluster"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/dbtest"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pg"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+)
+
+var srv *dbtest.Server
+
+func TestMain(m *testing.M) { dbtest.Main(m, &srv) }
+
+var schema = map[string]string{
+	"0001_items.up.sql":   "CREATE TABLE items (id int PRIMARY KEY, name text);\n",
+	"0001_items.down.sql": "DROP TABLE items;\n",
+	"0002_seed.up.sql":    "INSERT INTO items VALUES (1, 'seed');\n",
+}
+
+// config targets database db on the test cluster.
+func config(t testing.TB, db string, files map[string]string) (*Config, *dbtest.Log, *bytes.Buffer) {
+	log, out := &dbtest.Log{}, &bytes.Buffer{}
+	return &Config{
+		URL:           srv.URL(db),
+		TaskerEnv:     "test",
+		MigrationsDir: dbtest.WriteDir(t, files),
+		Cluster:       srv.Cluster,
+		LockTimeout:   5 * time.Second,
+		Log:           log,
+		Out:           out,
+	}, log, out
+}
+
+func uniqueDB(prefix string) string {
+	return prefix + strconv.Itoa(os.Getpid()%100000) + "_" + strconv.FormatInt(time.Now().UnixNano()%1e6, 10)
+}
+
+func query(t *testing.T, u pgurl.URL, q string) (int, error) {
+	t.Helper()
+	conn, err := pg.Connect(context.Background(), u, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	err = conn.QueryRow(context.Background(), q).Scan(&n)
+	return n, err
+}
+
+// Reset with open connections (one idle, one inside a transaction) really
+// drops the data and leaves a freshly migrated database.
+func TestResetWithOpenConnection(t *testing.T) {
+	ctx := context.Background()
+	c, log, _ := config(t, uniqueDB("reset"), schema)
+	t.Cleanup(func() { c.Allow = true; c.Drop(ctx) })
+	u, err := c.Setup(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle, err := pg.Connect(ctx, u, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close(ctx)
+	if _, err := idle.Exec(ctx, "INSERT INTO items VALUES (2, 'user data')"); err != nil {
+		t.Fatal(err)
+	}
+	busy, _ := pg.Connect(ctx, u, 5*time.Second)
+	defer busy.Close(ctx)
+	if _, err := busy.Exec(ctx, "BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := c.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("reset took %s", took)
+	}
+	if n, err := query(t, u, "SELECT count(*) FROM items"); err != nil || n != 1 {
+		t.Errorf("after reset: %d rows (%v), want only the seed", n, err)
+	}
+	if err := idle.Ping(ctx); err == nil {
+		t.Error("the open connection survived the reset")
+	}
+	if !strings.Contains(log.String(), "about to reset postgresql://"+dbtest.User+":xxxxx@127.0.0.1") {
+		t.Errorf("the target was not printed before the reset:\n%s", log)
+	}
+}
+
+// Every destructive operation refuses (exit 4) under each rule, naming the
+// rule and the override; the override lifts it.
+func TestRefusals(t *testing.T) {
+	ctx := context.Background()
+	ops := map[string]func(c *Config) error{
+		"drop":     func(c *Config) error { return c.Drop(ctx) },
+		"reset":    func(c *Config) error { _, err := c.Reset(ctx); return err },
+		"rollback": func(c *Config) error { return c.Rollback(ctx) },
+		"force":    func(c *Config) error { return c.Force(ctx, "1") },
+		"destroy":  func(c *Config) error { return c.Destroy(ctx) },
+	}
+	rules := []struct {
+		name, url, env, want string
+	}{
+		{"remote host", "postgresql://u:S3cretPw@db.example.com:5432/app", "test", "is not loopback"},
+		{"production", "postgresql://u:S3cretPw@127.0.0.1:1/app", "production", "TASKER_ENV is production"},
+		{"staging", "postgresql://u:S3cretPw@127.0.0.1:1/app", "staging", "TASKER_ENV is staging"},
+		{"postgres db", "postgresql://u:S3cretPw@127.0.0.1:1/postgres", "test", "the database postgres"},
+		{"template1 db", "postgresql://u:S3cretPw@127.0.0.1:1/template1", "test", "the database template1"},
+	}
+	idle := &cluster.Cluster{Dir: filepath.Join(t.TempDir(), "never"), Run: dbtest.Runner()}
+	for op, run := range ops {
+		for _, r := range rules {
+			if op == "destroy" && r.name == "remote host" {
+				continue // destroy acts on the local cluster whatever the URL says
+			}
+			t.Run(op+"/"+r.name, func(t *testing.T) {
+				c := &Config{URL: pgurl.MustParse(r.url), TaskerEnv: r.env, MigrationsDir: t.TempDir(), Cluster: idle, Log: &dbtest.Log{}}
+				err := run(c)
+				if fail.Code(err) != fail.Refused {
+					t.Fatalf("code %d: %v", fail.Code(err), err)
+				}
+				msg := err.Error()
+				if !strings.Contains(msg, r.want) || !strings.Contains(msg, "TASKER_ALLOW_DESTRUCTIVE=1") || strings.Contains(msg, "S3cretPw") {
+					t.Errorf("message: %s", msg)
+				}
+			})
+		}
+	}
+	// the override: production + reset on a real database goes ahead, with a warning
+	c, log, _ := config(t, uniqueDB("override"), schema)
+	c.TaskerEnv, c.Allow = "production", true
+	t.Cleanup(func() { c.Drop(ctx) })
+	if _, err := c.Reset(ctx); err != nil {
+		t.Fatalf("override: %v", err)
+	}
+	if !strings.Contains(log.String(), "warn: TASKER_ALLOW_DESTRUCTIVE=1 overrides a refusal: TASKER_ENV is production") {
+		t.Errorf("no warning:\n%s", log)
+	}
+}
+
+// From nothing: Ensure starts a local cluster (on a free port when the
+// URL's is taken), creates role and database, migrates; Down keeps data;
+// Up again restarts it; Destroy deletes it.
+func TestLocalClusterLifecycle(t *testing.T) {
+	ctx := context.Background()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	base, err := os.MkdirTemp(dbtest.BaseDir(), "tasker-dbtest-lc-") // not t.TempDir: its parent is 0700, postgres could not reach it
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(base, 0o755)
+	t.Cleanup(func() { os.RemoveAll(base) })
+	cl := &cluster.Cluster{Dir: filepath.Join(base, "pg"), Run: dbtest.Runner()}
+	t.Cleanup(func() { cl.Destroy(context.Background()) })
+	u := url.URL{Scheme: "postgresql", User: url.UserPassword("app_user", "Anoth3r-Pw"), Host: "localhost:" + strconv.Itoa(port), Path: "/app_db"}
+	log, out := &dbtest.Log{}, &bytes.Buffer{}
+	c := &Config{URL: pgurl.MustParse(u.String()), TaskerEnv: "test", MigrationsDir: dbtest.WriteDir(t, schema),
+		Cluster: cl, LockTimeout: 5 * time.Second, ConnectTimeout: 500 * time.Millisecond, Log: log, Out: out}
+
+	// something that is not PostgreSQL holds the port and never answers
+	if err := c.Check(ctx); err == nil || !strings.Contains(err.Error(), "(no answer within 500ms); run `mage db:up`") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("check before up: %v", err)
+	}
+	if _, err := c.Up(ctx); err != nil {
+		t.Fatalf("Up: %v\n%s", err, log)
+	}
+	got, err := c.Ensure(ctx)
+	if err != nil {
+		t.Fatalf("Ensure: %v\n%s", err, log)
+	}
+	if got.Port() == port || got.Port() != cl.RecordedPort() || got.Database() != "app_db" || got.Password() != "Anoth3r-Pw" {
+		t.Errorf("effective URL %s (recorded port %d)", got.Redacted(), cl.RecordedPort())
+	}
+	if !strings.Contains(log.String(), "listens on port "+strconv.Itoa(got.Port())+", not "+strconv.Itoa(port)) {
+		t.Errorf("the port change was not reported:\n%s", log)
+	}
+	if n, err := query(t, got, "SELECT count(*) FROM items"); err != nil || n != 1 {
+		t.Fatalf("not migrated: %d %v", n, err)
+	}
+	if c.Effective().Port() != got.Port() {
+		t.Error("Effective does not follow the running cluster")
+	}
+	if err := c.Check(ctx); err != nil || !strings.Contains(out.String(), "version 2") || !strings.Contains(out.String(), "pending    0") {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+	// idempotent
+	if again, err := c.Up(ctx); err != nil || again.Port() != got.Port() {
+		t.Fatalf("second Up: %v", err)
+	}
+	if err := c.Down(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, running := cl.Running(); running || !cl.Exists() {
+		t.Fatal("Down did not stop, or lost the data")
+	}
+	if c.Effective().Port() != port {
+		t.Error("Effective still points at the stopped cluster")
+	}
+	// needed again with the port free: Ensure starts it there, data intact
+	taken.Close()
+	again, err := c.Ensure(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Port() != port {
+		t.Errorf("restarted on %d, want the URL's port %d", again.Port(), port)
+	}
+	if n, err := query(t, again, "SELECT count(*) FROM items"); err != nil || n != 1 {
+		t.Fatalf("data lost across down/up: %d %v", n, err)
+	}
+	if err := c.Destroy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cl.Dir); !os.IsNotExist(err) {
+		t.Error("Destroy left the directory")
+	}
+	if strings.Contains(log.String()+out.String(), "Anoth3r-Pw") {
+		t.Error("password in output")
+	}
+}
+
+// Passwords never appear in errors or output, whatever fails.
+func TestNoPasswordInErrorsOrOutput(t *testing.T) {
+	ctx := context.Background()
+	secrets := []string{dbtest.Password, url.QueryEscape(dbtest.Password), url.PathEscape(dbtest.Password)}
+	var texts []string
+	check := func(what string, err error) {
+		if err == nil {
+			t.Errorf("%s: no error", what)
+			return
+		}
+		texts = append(texts, what+": "+err.Error())
+	}
+	bad, _ := url.Parse(srv.URL("nope").String())
+	bad.User = url.UserPassword(dbtest.User, dbtest.Password+"X")
+	c, log, out := config(t, "nope", schema)
+	c.URL = pgurl.MustParse(bad.String())
+	check("wrong password", c.Check(ctx))
+	_, err := c.Ensure(ctx)
+	check("wrong password ensure", err)
+
+	c2, log2, out2 := config(t, uniqueDB("pw"), map[string]string{"0001_bad.up.sql": "SELECT '" + dbtest.Password + "' FROM nowhere;\n"})
+	t.Cleanup(func() { c2.Allow = true; c2.Drop(ctx) })
+	_, err = c2.Ensure(ctx)
+	check("failing migration", err)
+	check("status problem", c2.Check(ctx))
+	protected := *c2
+	protected.URL = c2.URL.WithDatabase("postgres")
+	check("refused", protected.Drop(ctx))
+	_, err = pgurl.Parse("postgresql://u:" + url.QueryEscape(dbtest.Password) + "@localhost:x5432/db")
+	check("parse", err)
+
+	c3, _, _ := config(t, "nodb_here", schema)
+	c3.Cluster = nil
+	check("check missing db", c3.Check(ctx))
+
+	all := strings.Join(texts, "\n") + log.String() + out.String() + log2.String() + out2.String()
+	for _, s := range secrets {
+		if strings.Contains(all, s) {
+			t.Errorf("password %q leaked:\n%s", s, all)
+		}
+	}
+	// the migration error still shows the failing line, with the secret scrubbed
+	if !strings.Contains(all, "SELECT 'xxxxx' FROM nowhere") {
+		t.Errorf("excerpt not scrubbed as expected:\n%s", all)
+	}
+}
+
+func TestCloneAndDropClone(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := config(t, uniqueDB("main"), schema)
+	t.Cleanup(func() { c.Allow = true; c.Drop(ctx) })
+	u, err := c.Clone(ctx, "clone_one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := query(t, u, "SELECT count(*) FROM items"); err != nil || n != 1 {
+		t.Fatalf("clone: %d %v", n, err)
+	}
+	if err := c.DropClone(ctx, "clone_one"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Clone(ctx, c.URL.Database()); fail.Code(err) != fail.Config {
+		t.Errorf("cloning over DATABASE_URL's database: %v", err)
+	}
+	info, err := c.Template(ctx)
+	if err != nil || info.Built || !strings.HasPrefix(info.Name, "tasker_tpl_") {
+		t.Errorf("template %+v %v", info, err)
+	}
+}
+
+func TestStatusOutput(t *testing.T) {
+	ctx := context.Background()
+	c, _, out := config(t, uniqueDB("status"), map[string]string{
+		"0001_items.up.sql": schema["0001_items.up.sql"],
+		"0002_bad.up.sql":   "SELECT * FROM nowhere;\n",
+	})
+	t.Cleanup(func() { c.Allow = true; c.Drop(ctx) })
+	if _, err := c.Ensure(ctx); err == nil {
+		t.Fatal("bad migration applied")
+	}
+	if err := c.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, w := range []string{"version 2, DIRTY, 1 pending", "0001_items", "applied", "FAILED (dirty)", "(no down file)", "mage db:force 1"} {
+		if !strings.Contains(s, w) {
+			t.Errorf("status lacks %q:\n%s", w, s)
+		}
+	}
+}
+
+func TestParseVersion(t *testing.T) {
+	for in, want := range map[string]int64{"3": 3, " 20250810140001 ": 20250810140001, "-1": -1, "none": -1} {
+		if v, err := ParseVersion(in); err != nil || v != want {
+			t.Errorf("%q: %d %v", in, v, err)
+		}
+	}
+	for _, in := range []string{"", "x", "-2", "1.5"} {
+		if _, err := ParseVersion(in); fail.Code(err) != fail.Config {
+			t.Errorf("%q: %v", in, err)
+		}
+	}
+}
+
+// Parallel targets that all find no server start one cluster between them.
+func TestConcurrentEnsureFromNothing(t *testing.T) {
+	ctx := context.Background()
+	base, err := os.MkdirTemp(dbtest.BaseDir(), "tasker-dbtest-cc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(base, 0o755)
+	t.Cleanup(func() { os.RemoveAll(base) })
+	cl := &cluster.Cluster{Dir: filepath.Join(base, "pg"), Run: dbtest.Runner()}
+	t.Cleanup(func() { cl.Destroy(context.Background()) })
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	u := pgurl.MustParse("postgresql://par:Par-pw1@127.0.0.1:" + strconv.Itoa(port) + "/par_db")
+	dir := dbtest.WriteDir(t, schema)
+	urls := make([]pgurl.URL, 3)
+	errs := make([]error, 3)
+	done := make(chan int)
+	for i := range urls {
+		go func() {
+			c := &Config{URL: u, TaskerEnv: "test", MigrationsDir: dir, Cluster: cl, Log: &dbtest.Log{}, Out: &bytes.Buffer{}}
+			urls[i], errs[i] = c.Ensure(ctx)
+			done <- i
+		}()
+	}
+	for range urls {
+		<-done
+	}
+	for i := range urls {
+		if errs[i] != nil {
+			t.Fatalf("Ensure %d: %v", i, errs[i])
+		}
+		if urls[i].Port() != port {
+			t.Errorf("Ensure %d: port %d, want %d", i, urls[i].Port(), port)
+		}
+	}
+	if n, err := query(t, urls[0], "SELECT count(*) FROM items"); err != nil || n != 1 {
+		t.Fatalf("%d rows, %v", n, err)
+	}
+}

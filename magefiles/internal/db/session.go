@@ -1,0 +1,160 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+)
+
+// The functions below are what magefiles/db.go and other targets call.
+
+func with(s *session.S, fn func(c *Config) error) error {
+	c, err := FromSession(s)
+	if err != nil {
+		return err
+	}
+	return fn(c)
+}
+
+// Ensure returns the URL of a reachable, existing, migrated database,
+// starting the local cluster for a local DATABASE_URL if nothing answers.
+// The URL carries the password: export it to children, never print it.
+func Ensure(ctx context.Context, s *session.S) (url string, err error) {
+	err = with(s, func(c *Config) error {
+		u, err := c.Ensure(ctx)
+		url = u.String()
+		return err
+	})
+	return url, err
+}
+
+// Clone creates database name from the template of the current migrations
+// (built once, reused while the migrations are unchanged) and returns its
+// URL, password included.
+func Clone(ctx context.Context, s *session.S, name string) (url string, err error) {
+	err = with(s, func(c *Config) error {
+		u, err := c.Clone(ctx, name)
+		if err == nil {
+			url = u.String()
+		}
+		return err
+	})
+	return url, err
+}
+
+// DropClone drops a database made by Clone.
+func DropClone(ctx context.Context, s *session.S, name string) error {
+	return with(s, func(c *Config) error { return c.DropClone(ctx, name) })
+}
+
+// EnsureTemplate builds the template database if needed and returns its name.
+func EnsureTemplate(ctx context.Context, s *session.S) (name string, err error) {
+	err = with(s, func(c *Config) error {
+		info, err := c.Template(ctx)
+		name = info.Name
+		return err
+	})
+	return name, err
+}
+
+// Check is db:check.
+func Check(ctx context.Context, s *session.S) error {
+	return with(s, func(c *Config) error { return c.Check(ctx) })
+}
+
+// Create is db:create.
+func Create(ctx context.Context, s *session.S) error {
+	return with(s, func(c *Config) error { _, err := c.Create(ctx); return err })
+}
+
+// Drop is db:drop.
+func Drop(ctx context.Context, s *session.S) error {
+	return with(s, func(c *Config) error { return c.Drop(ctx) })
+}
+
+// Reset is db:reset.
+func Reset(ctx context.Context, s *session.S) error {
+	return with(s, func(c *Config) error { _, err := c.Reset(ctx); return err })
+}
+
+// Migrate is db:migrate.
+func Migrate(ctx context.Context, s *session.S) error {
+	return with(s, func(c *Config) error { return c.Migrate(ctx) })
+}
+
+// Rollback is db:rollback.
+func Rollback(ctx context.Context, s *session.S) error {
+	return with(s, func(c *Config) error { return c.Rollback(ctx) })
+}
+
+// Status is db:status.
+func Status(ctx context.Context, s *session.S) error {
+	return with(s, func(c *Config) error { return c.Status(ctx) })
+}
+
+// Force is db:force <version>.
+func Force(ctx context.Context, s *session.S, version string) error {
+	return with(s, func(c *Config) error { return c.Force(ctx, version) })
+}
+
+// New is db:new <name>.
+func New(_ context.Context, s *session.S, name string) error {
+	return with(s, func(c *Config) error { return c.New(name) })
+}
+
+// Setup is db:setup.
+func Setup(ctx context.Context, s *session.S) error {
+	return with(s, func(c *Config) error { _, err := c.Setup(ctx); return err })
+}
+
+// Up is db:up.
+func Up(ctx context.Context, s *session.S) error {
+	return with(s, func(c *Config) error { _, err := c.Up(ctx); return err })
+}
+
+// Down is db:down.
+func Down(ctx context.Context, s *session.S) error {
+	return with(s, func(c *Config) error { return c.Down(ctx) })
+}
+
+// Destroy is db:destroy.
+func Destroy(ctx context.Context, s *session.S) error {
+	return with(s, func(c *Config) error { return c.Destroy(ctx) })
+}
+
+// Template is db:template: it prints the template's name and hash.
+func Template(ctx context.Context, s *session.S) error {
+	return with(s, func(c *Config) error {
+		info, err := c.Template(ctx)
+		if err != nil {
+			return err
+		}
+		verb := "up to date"
+		if info.Built {
+			verb = "built"
+		}
+		fmt.Fprintf(c.out(), "%s (%s; migrations hash %s)\n", info.Name, verb, info.Hash)
+		return nil
+	})
+}
+
+// WithClone runs fn against a fresh clone of the migrated template, named
+// tasker_test_<area>_<pid>, and drops the clone afterwards (also when fn
+// fails or is cancelled). Test targets use it to give each runner its own
+// database.
+func WithClone(ctx context.Context, s *session.S, area string, fn func(url string) error) error {
+	name := fmt.Sprintf("tasker_test_%s_%d", area, os.Getpid())
+	url, err := Clone(ctx, s, name)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// A cancelled ctx must not leave the clone behind.
+		if derr := DropClone(context.WithoutCancel(ctx), s, name); derr != nil {
+			s.Run.Warnf("could not drop test database %s: %v", name, derr)
+		}
+	}()
+	return fn(url)
+}

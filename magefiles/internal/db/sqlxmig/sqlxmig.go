@@ -1,0 +1,323 @@
+// Package sqlxmig applies a migrations directory in sqlx's layout the way
+// sqlx does, so that `sqlx migrate run` and `sqlx::migrate!` afterwards find
+// nothing pending and no checksum mismatch:
+//   - table _sqlx_migrations (version, description, installed_on, success,
+//     checksum, execution_time) with sqlx's exact DDL;
+//   - checksum = SHA-384 of the file's bytes; description = the name tail with
+//     '_' → ' ' (for reversible migrations, from the .up.sql file);
+//   - each file runs in a transaction together with its row (success = true,
+//     execution_time = -1, then updated to the nanoseconds it took), unless it
+//     starts with "-- no-transaction";
+//   - sqlx's advisory lock (0x3d32ad9e * crc32(current_database())), taken
+//     with a timeout, so we and sqlx exclude each other.
+//
+// Before applying, applied rows are checked like sqlx does: a failed row
+// (success = false), an applied version with no file, or a changed file
+// (drift) stop the run with a report.
+package sqlxmig
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha512"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pg"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+)
+
+// Table is sqlx's bookkeeping table.
+const Table = "_sqlx_migrations"
+
+// CreateTable is sqlx's DDL for Table (sqlx-postgres/src/migrate.rs).
+const CreateTable = `
+CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),
+    success BOOLEAN NOT NULL,
+    checksum BYTEA NOT NULL,
+    execution_time BIGINT NOT NULL
+);`
+
+// Checksum is sqlx's checksum of a migration file.
+func Checksum(b []byte) []byte { s := sha512.Sum384(b); return s[:] }
+
+// LockKey is sqlx's advisory lock id for a database.
+func LockKey(database string) int64 {
+	return 0x3d32ad9e * int64(crc32.ChecksumIEEE([]byte(database)))
+}
+
+// Migrator applies Dir to the database at URL.
+type Migrator struct {
+	URL         pgurl.URL
+	Dir         *source.Dir
+	LockTimeout time.Duration // default 30s
+	Logf        func(format string, a ...any)
+	Show        func(path string) string
+	Cmd         func(target string) string
+}
+
+func (m *Migrator) logf(format string, a ...any) {
+	if m.Logf != nil {
+		m.Logf(format, a...)
+	}
+}
+
+func (m *Migrator) show(name string) string {
+	if m.Show != nil {
+		return m.Show(m.Dir.File(name))
+	}
+	return m.Dir.File(name)
+}
+
+func (m *Migrator) cmd(t string) string {
+	if m.Cmd != nil {
+		return m.Cmd(t)
+	}
+	return "mage " + t
+}
+
+// Row is one _sqlx_migrations row.
+type Row struct {
+	Version       int64
+	Description   string
+	Success       bool
+	Checksum      []byte
+	ExecutionTime int64
+}
+
+// Rows reads _sqlx_migrations (nil when the table does not exist).
+func Rows(ctx context.Context, conn *pgx.Conn) ([]Row, error) {
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass('_sqlx_migrations') IS NOT NULL`).Scan(&exists); err != nil || !exists {
+		return nil, err
+	}
+	rows, err := conn.Query(ctx, `SELECT version, description, success, checksum, execution_time FROM _sqlx_migrations ORDER BY version`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Row, error) {
+		var x Row
+		err := r.Scan(&x.Version, &x.Description, &x.Success, &x.Checksum, &x.ExecutionTime)
+		return x, err
+	})
+}
+
+// Status compares the directory with the database, checksums included.
+func (m *Migrator) Status(ctx context.Context, conn *pgx.Conn) (source.Status, error) {
+	st := source.Status{Layout: source.SQLx, Version: -1}
+	rows, err := Rows(ctx, conn)
+	if err != nil {
+		return st, err
+	}
+	applied := map[int64]Row{}
+	for _, r := range rows {
+		applied[r.Version] = r
+		if !r.Success {
+			st.Dirty = true
+		}
+		if _, ok := m.Dir.Find(r.Version); !ok {
+			st.Missing = append(st.Missing, r.Version)
+		}
+		if r.Success {
+			st.Version = max(st.Version, r.Version)
+		}
+	}
+	for _, x := range m.Dir.Migrations {
+		r, ok := applied[x.Version]
+		if !ok || !r.Success {
+			st.Pending = append(st.Pending, x)
+			continue
+		}
+		st.Applied = append(st.Applied, x)
+		body, err := m.Dir.Read(x.Up)
+		if err != nil {
+			return st, err
+		}
+		if !bytes.Equal(Checksum(body), r.Checksum) {
+			st.Drift = append(st.Drift, x)
+		}
+	}
+	return st, nil
+}
+
+// check reports what sqlx itself would refuse: failed rows, applied
+// versions without a file, changed files.
+func (m *Migrator) check(st source.Status) error {
+	if st.Dirty {
+		return fail.New(fail.Failed, "%s has a migration marked failed in %s (success = false); inspect it, delete that row, then run %s", m.URL.Addr(), Table, m.cmd("db:migrate"))
+	}
+	if len(st.Missing) > 0 {
+		return fail.New(fail.Failed, "%s has applied migrations with no file in %s: %v (sqlx refuses this too); restore the files, or run %s on a dev database", m.URL.Addr(), m.Dir.Path, st.Missing, m.cmd("db:reset"))
+	}
+	if len(st.Drift) > 0 {
+		var names []string
+		for _, x := range st.Drift {
+			names = append(names, m.show(x.Up))
+		}
+		return fail.New(fail.Failed, "migration drift on %s: %s changed after being applied (checksum differs; sqlx reports VersionMismatch); restore the applied version (git log -p <file>) and put the change in a new migration, or run %s on a dev database",
+			m.URL.Addr(), strings.Join(names, ", "), m.cmd("db:reset"))
+	}
+	return nil
+}
+
+// lock connects and takes sqlx's lock for the database.
+func (m *Migrator) lock(ctx context.Context) (*pgx.Conn, *pg.Lock, error) {
+	timeout := m.LockTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	conn, err := pg.Connect(ctx, m.URL, 10*time.Second)
+	if err != nil {
+		return nil, nil, err
+	}
+	var db string
+	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&db); err != nil {
+		conn.Close(ctx)
+		return nil, nil, err
+	}
+	l, err := pg.Acquire(ctx, conn, "sqlx migration", LockKey(db), timeout, func(h pg.Holder) {
+		m.logf("waiting up to %s for the sqlx migration lock on %s, held by %s", timeout, m.URL.Addr(), h)
+	})
+	if err != nil {
+		conn.Close(ctx)
+		return nil, nil, err
+	}
+	return conn, l, nil
+}
+
+// Up applies every pending migration, in order, and returns those applied.
+func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
+	conn, l, err := m.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	defer l.Release(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, CreateTable); err != nil {
+		return nil, m.URL.ScrubErr(err)
+	}
+	st, err := m.Status(ctx, conn)
+	if err != nil {
+		return nil, m.URL.ScrubErr(err)
+	}
+	if err := m.check(st); err != nil {
+		return nil, err
+	}
+	var applied []source.Migration
+	for _, x := range st.Pending {
+		if err := ctx.Err(); err != nil {
+			return applied, err
+		}
+		if err := m.apply(ctx, conn, x); err != nil {
+			return applied, err
+		}
+		m.logf("applied %s", x.Up)
+		applied = append(applied, x)
+	}
+	return applied, nil
+}
+
+func (m *Migrator) apply(ctx context.Context, conn *pgx.Conn, x source.Migration) error {
+	body, err := m.Dir.Read(x.Up)
+	if err != nil {
+		return err
+	}
+	noTx := bytes.HasPrefix(body, []byte("-- no-transaction"))
+	start := time.Now()
+	var execErr error
+	if noTx {
+		if _, execErr = conn.Exec(ctx, string(body)); execErr == nil {
+			execErr = m.insert(ctx, conn, x, body)
+		}
+	} else {
+		execErr = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return err
+			}
+			return m.insert(ctx, tx, x, body)
+		})
+	}
+	if execErr != nil {
+		state := "sqlx runs each file in a transaction: it was rolled back, nothing from it was applied and no row was written"
+		if noTx {
+			state = "the file runs outside a transaction (-- no-transaction): statements before the failing one were applied; check them before retrying"
+		}
+		return m.URL.ScrubErr(&pg.Failure{File: m.show(x.Up), SQL: body, Err: execErr, State: state,
+			Fix: fmt.Sprintf("correct %s, then run %s", m.show(x.Up), m.cmd("db:migrate"))})
+	}
+	_, err = conn.Exec(ctx, `UPDATE _sqlx_migrations SET execution_time = $1 WHERE version = $2`, time.Since(start).Nanoseconds(), x.Version)
+	return m.URL.ScrubErr(err)
+}
+
+// execer is a *pgx.Conn or a pgx.Tx.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func (m *Migrator) insert(ctx context.Context, q execer, x source.Migration, body []byte) error {
+	_, err := q.Exec(ctx, `INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, $2, TRUE, $3, -1)`,
+		x.Version, x.Description, Checksum(body))
+	return err
+}
+
+// Rollback reverts the latest applied migration with its .down.sql, like
+// `sqlx migrate revert`. It refuses (exit 4) for a simple migration (no down file).
+func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
+	conn, l, err := m.lock(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	defer l.Release(context.WithoutCancel(ctx))
+	st, err := m.Status(ctx, conn)
+	if err != nil {
+		return 0, 0, m.URL.ScrubErr(err)
+	}
+	if err := m.check(st); err != nil {
+		return st.Version, st.Version, err
+	}
+	if st.Version < 0 {
+		return -1, -1, fail.New(fail.Failed, "nothing to roll back: no migration is applied to %s", m.URL.Addr())
+	}
+	x, _ := m.Dir.Find(st.Version)
+	if x.Down == "" {
+		return st.Version, st.Version, fail.New(fail.Refused, "refusing to roll back %s: it has no %s.down.sql (a simple sqlx migration cannot be reverted); write a new migration that undoes it", x.Up, x.Name)
+	}
+	body, err := m.Dir.Read(x.Down)
+	if err != nil {
+		return st.Version, st.Version, err
+	}
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, string(body)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM _sqlx_migrations WHERE version = $1`, x.Version)
+		return err
+	})
+	if err != nil {
+		return st.Version, st.Version, m.URL.ScrubErr(&pg.Failure{File: m.show(x.Down), SQL: body, Err: err,
+			State: "the down file ran in a transaction and was rolled back: nothing changed",
+			Fix:   fmt.Sprintf("correct %s, then run %s", m.show(x.Down), m.cmd("db:rollback"))})
+	}
+	to = m.Dir.Previous(x.Version)
+	m.logf("rolled back %s (version %d → %d)", x.Down, x.Version, to)
+	return x.Version, to, nil
+}
+
+var errNoForce = errors.New("sqlx never leaves a dirty version")
+
+// Force is not meaningful for sqlx: each file and its row commit together.
+func (m *Migrator) Force(context.Context, int64) error {
+	return fail.Wrap(fail.Config, errNoForce, "db:force is for the golang-migrate layout; with sqlx a failed file leaves no row behind: correct it and run %s", m.cmd("db:migrate"))
+}

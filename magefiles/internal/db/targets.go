@@ -1,0 +1,469 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/guard"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pg"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/template"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+)
+
+// guard applies the destructive-operation rules to u (database db, or u's)
+// and prints the resolved target before anything happens.
+func (c *Config) guard(op string, u pgurl.URL, db string) error {
+	why, err := guard.Check(guard.Request{Op: op, URL: u, Database: db, TaskerEnv: c.TaskerEnv, Allow: c.Allow})
+	if err != nil {
+		return err
+	}
+	if why != "" {
+		c.warnf("%s=1 overrides a refusal: %s", guard.Override, why)
+	}
+	target := u.Redacted()
+	if db != "" && db != u.Database() {
+		target = u.WithDatabase(db).Redacted()
+	}
+	c.infof("about to %s %s (TASKER_ENV=%s)", op, target, c.TaskerEnv)
+	return nil
+}
+
+// Check connects with a short timeout and prints the server version, the
+// database, the migration version and the pending count. It starts nothing.
+func (c *Config) Check(ctx context.Context) error {
+	u := c.Effective()
+	conn, err := pg.Connect(ctx, u, c.connectTimeout())
+	if err != nil {
+		return c.unreachable(u, err)
+	}
+	defer conn.Close(ctx)
+	ver, err := pg.ServerVersion(ctx, conn)
+	if err != nil {
+		return u.ScrubErr(err)
+	}
+	m, _, err := c.migrator(u)
+	if err != nil {
+		return err
+	}
+	st, err := m.Status(ctx, conn)
+	if err != nil {
+		return u.ScrubErr(err)
+	}
+	w := c.out()
+	fmt.Fprintf(w, "server     PostgreSQL %s at %s\n", ver, u.Redacted())
+	fmt.Fprintf(w, "database   %s\n", u.Database())
+	fmt.Fprintf(w, "migrations %s (%s layout)\n", describeVersion(st), st.Layout)
+	fmt.Fprintf(w, "pending    %d\n", len(st.Pending))
+	return statusProblem(st)
+}
+
+func describeVersion(st source.Status) string {
+	s := "none applied"
+	if st.Version >= 0 {
+		s = "version " + strconv.FormatInt(st.Version, 10)
+	}
+	if st.Dirty {
+		s += ", DIRTY"
+	}
+	return s
+}
+
+// statusProblem turns a dirty state or drift into an error for check.
+func statusProblem(st source.Status) error {
+	switch {
+	case st.Dirty:
+		return fail.New(fail.Failed, "the database is dirty: a migration failed; `mage db:status` shows which, and the fix")
+	case len(st.Drift) > 0:
+		return fail.New(fail.Failed, "%d applied migration(s) changed since they were applied; `mage db:status` lists them", len(st.Drift))
+	}
+	return nil
+}
+
+// Create creates DATABASE_URL's database if it is missing.
+func (c *Config) Create(ctx context.Context) (pgurl.URL, error) {
+	if c.DryRun {
+		return c.URL, dryRunf(c.out(), "would create database %s", c.URL.Addr())
+	}
+	u, err := c.server(ctx, true)
+	if err != nil {
+		return u, err
+	}
+	conn, err := c.maintenance(ctx, u)
+	if err != nil {
+		return u, err
+	}
+	defer conn.Close(ctx)
+	created, err := c.createDB(ctx, conn, u)
+	if err != nil {
+		return u, err
+	}
+	if created {
+		c.infof("created database %s", u.Addr())
+	} else {
+		c.infof("database %s exists", u.Addr())
+	}
+	return u, nil
+}
+
+// Drop drops DATABASE_URL's database (WITH (FORCE): open connections end).
+func (c *Config) Drop(ctx context.Context) error {
+	u := c.Effective()
+	if err := c.guard("drop", u, ""); err != nil {
+		return err
+	}
+	if c.DryRun {
+		return dryRunf(c.out(), "would drop database %s", u.Addr())
+	}
+	conn, err := c.maintenance(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	exists, err := pg.DatabaseExists(ctx, conn, u.Database())
+	if err != nil {
+		return u.ScrubErr(err)
+	}
+	if !exists {
+		c.infof("database %s does not exist", u.Addr())
+		return nil
+	}
+	if err := pg.DropDatabase(ctx, conn, u.Database()); err != nil {
+		return u.ScrubErr(fail.Wrap(fail.Failed, err, "dropping %s", u.Addr()))
+	}
+	c.infof("dropped database %s", u.Addr())
+	return nil
+}
+
+// Reset drops the database (ending open connections), creates it and
+// migrates it: never a silent no-op.
+func (c *Config) Reset(ctx context.Context) (pgurl.URL, error) {
+	u := c.Effective()
+	if err := c.guard("reset", u, ""); err != nil {
+		return u, err
+	}
+	if c.DryRun {
+		return u, dryRunf(c.out(), "would drop, create and migrate %s", u.Addr())
+	}
+	u, err := c.server(ctx, true)
+	if err != nil {
+		return u, err
+	}
+	conn, err := c.maintenance(ctx, u)
+	if err != nil {
+		return u, err
+	}
+	defer conn.Close(ctx)
+	// two resets of one database take turns (the lock lives in the
+	// maintenance database: the target is dropped underneath)
+	lock, err := pg.Acquire(ctx, conn, "reset", pg.KeyFor("reset "+u.Database()), c.lockTimeout(), func(h pg.Holder) {
+		c.infof("waiting for another reset of %s (%s)", u.Addr(), h)
+	})
+	if err != nil {
+		return u, u.ScrubErr(err)
+	}
+	defer lock.Release(context.WithoutCancel(ctx))
+	start := time.Now()
+	err = pg.DropDatabase(ctx, conn, u.Database())
+	if err == nil {
+		_, err = c.createDB(ctx, conn, u)
+	}
+	if err != nil {
+		return u, u.ScrubErr(err)
+	}
+	if _, err := c.migrate(ctx, u); err != nil {
+		return u, err
+	}
+	c.infof("reset %s (%s)", u.Addr(), time.Since(start).Round(time.Millisecond))
+	return u, nil
+}
+
+// migrate applies pending migrations to u (whose database exists).
+func (c *Config) migrate(ctx context.Context, u pgurl.URL) ([]source.Migration, error) {
+	m, d, err := c.migrator(u)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := m.Up(ctx)
+	if err != nil {
+		return applied, err
+	}
+	if len(applied) == 0 {
+		c.infof("%s is up to date (%d migrations in %s)", u.Addr(), len(d.Migrations), c.show(d.Path))
+	}
+	return applied, nil
+}
+
+// Migrate applies pending migrations, creating a missing local database.
+func (c *Config) Migrate(ctx context.Context) error {
+	if c.DryRun {
+		return dryRunf(c.out(), "would migrate %s from %s", c.URL.Addr(), c.show(c.MigrationsDir))
+	}
+	u, err := c.ready(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.migrate(ctx, u)
+	return err
+}
+
+// ready is a reachable server (started if local) with u's database present
+// (created if local).
+func (c *Config) ready(ctx context.Context) (pgurl.URL, error) {
+	u, err := c.server(ctx, true)
+	if err != nil {
+		return u, err
+	}
+	if err := c.probe(ctx, u); err == nil {
+		return u, nil
+	} else if pg.Classify(err) != pg.NoDatabase {
+		return u, c.unreachable(u, err)
+	} else if !u.Local() {
+		return u, c.unreachable(u, err)
+	}
+	conn, err := c.maintenance(ctx, u)
+	if err != nil {
+		return u, err
+	}
+	defer conn.Close(ctx)
+	created, err := c.createDB(ctx, conn, u)
+	if created {
+		c.infof("created database %s", u.Addr())
+	}
+	return u, err
+}
+
+// Ensure returns the URL of a reachable, existing, fully migrated database:
+// it starts the local cluster for a local DATABASE_URL with nothing
+// listening, creates the database and applies pending migrations.
+func (c *Config) Ensure(ctx context.Context) (pgurl.URL, error) {
+	u, err := c.ready(ctx)
+	if err != nil {
+		return u, err
+	}
+	_, err = c.migrate(ctx, u)
+	return u, err
+}
+
+// Rollback reverts the latest migration (refused without a down file).
+func (c *Config) Rollback(ctx context.Context) error {
+	u := c.Effective()
+	if err := c.guard("roll back", u, ""); err != nil {
+		return err
+	}
+	if c.DryRun {
+		return dryRunf(c.out(), "would roll back the latest migration of %s", u.Addr())
+	}
+	u, err := c.server(ctx, true)
+	if err != nil {
+		return err
+	}
+	m, _, err := c.migrator(u)
+	if err != nil {
+		return err
+	}
+	_, _, err = m.Rollback(ctx)
+	return err
+}
+
+// ParseVersion reads db:force's argument: a version, or -1/none for "no
+// migration applied".
+func ParseVersion(s string) (int64, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "-1", "none", "nil":
+		return -1, nil
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || v < 0 {
+		return 0, fail.New(fail.Config, "db:force takes a migration version (e.g. 2 or 20250810140001) or none; got %q", s)
+	}
+	return v, nil
+}
+
+// Force records version (clean) without running anything, to recover from
+// a failed migration.
+func (c *Config) Force(ctx context.Context, version string) error {
+	v, err := ParseVersion(version)
+	if err != nil {
+		return err
+	}
+	u := c.Effective()
+	if err := c.guard("force the migration version of", u, ""); err != nil {
+		return err
+	}
+	if c.DryRun {
+		return dryRunf(c.out(), "would set the migration version of %s to %d", u.Addr(), v)
+	}
+	u, err = c.server(ctx, true)
+	if err != nil {
+		return err
+	}
+	m, _, err := c.migrator(u)
+	if err != nil {
+		return err
+	}
+	if err := m.Force(ctx, v); err != nil {
+		return err
+	}
+	at := "no version (empty version table)"
+	if v >= 0 {
+		at = fmt.Sprintf("version %d (clean)", v)
+	}
+	c.infof("%s is now at %s; run `mage db:migrate` to apply the rest", u.Addr(), at)
+	return nil
+}
+
+// Status lists applied and pending migrations, the dirty flag and drift.
+func (c *Config) Status(ctx context.Context) error {
+	u, err := c.ready(ctx)
+	if err != nil {
+		return err
+	}
+	conn, err := pg.Connect(ctx, u, c.connectTimeout())
+	if err != nil {
+		return c.unreachable(u, err)
+	}
+	defer conn.Close(ctx)
+	m, d, err := c.migrator(u)
+	if err != nil {
+		return err
+	}
+	st, err := m.Status(ctx, conn)
+	if err != nil {
+		return u.ScrubErr(err)
+	}
+	w := tabwriter.NewWriter(c.out(), 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "%s: %s, %d pending (%s, %s layout)\n", u.Addr(), describeVersion(st), len(st.Pending), c.show(d.Path), st.Layout)
+	drift := map[int64]bool{}
+	for _, x := range st.Drift {
+		drift[x.Version] = true
+	}
+	for _, x := range st.Applied {
+		state := "applied"
+		if drift[x.Version] {
+			state = "applied, CHANGED since"
+		}
+		fmt.Fprintf(w, "  %d\t%s\t%s\t%s\n", x.Version, x.Name, state, downNote(x))
+	}
+	for _, x := range st.Pending {
+		state := "pending"
+		if st.Dirty && x.Version == st.Version {
+			state = "FAILED (dirty)"
+		}
+		fmt.Fprintf(w, "  %d\t%s\t%s\t%s\n", x.Version, x.Name, state, downNote(x))
+	}
+	for _, v := range st.Missing {
+		fmt.Fprintf(w, "  %d\t(no file)\tapplied, file missing\t\n", v)
+	}
+	w.Flush()
+	if st.Dirty && st.Layout == source.Migrate {
+		fmt.Fprintf(c.out(), "dirty: version %d failed; run `mage db:force %d`, correct the file, then `mage db:migrate`\n", st.Version, d.Previous(st.Version))
+	}
+	return nil
+}
+
+func downNote(x source.Migration) string {
+	if x.Down == "" {
+		return "(no down file)"
+	}
+	return ""
+}
+
+// New writes the next migration file(s) for name.
+func (c *Config) New(name string) error {
+	layout, err := source.Detect(c.MigrationsDir, c.Layout)
+	if err != nil && c.Layout == "" {
+		layout, err = source.Migrate, nil // a new directory
+	}
+	if err != nil {
+		return err
+	}
+	if c.DryRun {
+		return dryRunf(c.out(), "would write migration %q in %s", name, c.show(c.MigrationsDir))
+	}
+	files, err := source.New(c.MigrationsDir, layout, name, time.Now())
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		fmt.Fprintln(c.out(), c.show(f))
+	}
+	return nil
+}
+
+// Setup makes the database usable: starts the local cluster if needed,
+// creates the database and migrates it.
+func (c *Config) Setup(ctx context.Context) (pgurl.URL, error) {
+	if c.DryRun {
+		return c.URL, dryRunf(c.out(), "would start PostgreSQL if needed, create and migrate %s", c.URL.Addr())
+	}
+	u, err := c.Ensure(ctx)
+	if err == nil {
+		c.infof("database ready: %s", u.Redacted())
+	}
+	return u, err
+}
+
+// TemplateInfo describes the template database for the current migrations.
+type TemplateInfo struct {
+	Name  string // tasker_tpl_<12 hex>
+	Hash  string // full SHA-256 of the migrations
+	Built bool   // this call built it
+	Admin pgurl.URL
+}
+
+// Template builds the template database for the current migrations if it
+// is missing (dropping stale ones) on the server, started if needed.
+func (c *Config) Template(ctx context.Context) (TemplateInfo, error) {
+	var info TemplateInfo
+	u, err := c.server(ctx, true)
+	if err != nil {
+		return info, err
+	}
+	d, err := c.migrations()
+	if err != nil {
+		return info, err
+	}
+	if info.Hash, err = d.Hash(); err != nil {
+		return info, err
+	}
+	info.Admin = u
+	info.Name, info.Built, err = template.Ensure(ctx, u, info.Hash, func(ctx context.Context, t pgurl.URL) error {
+		_, err := c.migrate(ctx, t)
+		return err
+	}, template.Options{Logf: c.infof})
+	return info, err
+}
+
+// Clone creates database name from the template (built if needed) and
+// returns its URL (password included: pass it to children, never print it).
+func (c *Config) Clone(ctx context.Context, name string) (pgurl.URL, error) {
+	if name == c.URL.Database() {
+		return pgurl.URL{}, fail.New(fail.Config, "clone name %q is DATABASE_URL's own database; pick another name", name)
+	}
+	info, err := c.Template(ctx)
+	if err != nil {
+		return pgurl.URL{}, err
+	}
+	return template.Clone(ctx, info.Admin, info.Name, name)
+}
+
+// DropClone drops a database made by Clone.
+func (c *Config) DropClone(ctx context.Context, name string) error {
+	if name == c.URL.Database() {
+		return fail.New(fail.Config, "refusing to drop %q as a clone: it is DATABASE_URL's own database", name)
+	}
+	u := c.Effective()
+	if err := template.CheckName(name); err != nil {
+		return err
+	}
+	if _, err := guard.Check(guard.Request{Op: "drop clone", URL: u, Database: name, TaskerEnv: c.TaskerEnv, Allow: c.Allow}); err != nil {
+		return err
+	}
+	return template.DropClone(ctx, u, name)
+}
