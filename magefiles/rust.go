@@ -54,7 +54,7 @@ func (Rust) Test(ctx context.Context) error { return ws(ctx, testWith(rust.Profi
 
 // TestCi runs the tests with nextest's ci profile and reports where the JUnit file was written.
 func (Rust) TestCi(ctx context.Context) error {
-	return do(ctx, func(ctx context.Context, s *session.S) error { _, err := rust.TestCi(ctx, s); return err })
+	return ws(ctx, rust.Scope.TestCi)
 }
 
 // TestCrate runs one crate's tests; name is a crate key (pgmq, shared, ...) or package name.
@@ -69,7 +69,9 @@ func (Rust) TestDocs(ctx context.Context) error { return ws(ctx, rust.Scope.Test
 // A local DATABASE_URL with no server behind it starts the local cluster (mage db:up) first.
 func (Rust) TestIntegration(ctx context.Context) error {
 	return do(ctx, func(ctx context.Context, s *session.S) error {
-		return db.WithClone(ctx, s, "rust", func(url string) error { return rust.TestIntegration(ctx, s, url) })
+		return db.WithClone(ctx, s, "rust", func(url string) error {
+			return s.Run.Serial(ctx, rust.Workspace(s).Integration(url))
+		})
 	})
 }
 

@@ -86,7 +86,7 @@ func TestIntegrationRunsOnlyIgnoredTestsWithTheDatabase(t *testing.T) {
 		}
 	}
 	s, out := dryRun(t, "PATH="+bin)
-	if err := TestIntegration(context.Background(), s, "postgresql://tasker:pw@127.0.0.1:5/clone_1"); err != nil {
+	if err := s.Run.Serial(context.Background(), Workspace(s).Integration("postgresql://tasker:pw@127.0.0.1:5/clone_1")); err != nil {
 		t.Fatal(err)
 	}
 	if want := "DATABASE_URL=postgresql://tasker:pw@127.0.0.1:5/clone_1 cargo nextest run --workspace --run-ignored only"; !strings.Contains(out.String(), want) {

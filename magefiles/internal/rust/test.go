@@ -12,7 +12,6 @@ import (
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
 )
 
@@ -123,31 +122,32 @@ func (sc Scope) Run(release bool) run.Step {
 	return sc.cargo(action, nil, args...)
 }
 
-// TestCi runs the workspace tests with the ci profile and returns the JUnit
-// file nextest wrote, after checking it really was written by this run.
-func TestCi(ctx context.Context, s *session.S) (string, error) {
-	junit, err := JUnitPath(s.Paths.Abs(".config", "nextest.toml"), s.TargetDir(), "ci")
-	if err != nil {
-		return "", err
-	}
-	if junit == "" {
-		return "", fail.New(fail.Config, ".config/nextest.toml: profile ci has no [profile.ci.junit] path; CI needs a JUnit report")
-	}
-	started := time.Now().Add(-time.Second)
-	err = s.Run.Serial(ctx, Workspace(s).Test(Profile{Name: "ci"}))
-	if s.Run.DryRun() {
-		return junit, err
-	}
-	st, statErr := os.Stat(junit)
-	if statErr != nil || st.ModTime().Before(started) {
-		return "", errors.Join(err, fmt.Errorf("nextest did not write its JUnit report to %s; check [profile.ci.junit] in .config/nextest.toml", junit))
-	}
-	s.Run.Infof("JUnit report: %s", junit)
-	return junit, err
+// TestCi runs the tests with nextest's ci profile and fails unless nextest
+// wrote the JUnit report during this run; it prints the report's path.
+func (sc Scope) TestCi() run.Step {
+	inner := sc.Test(Profile{Name: "ci"})
+	return run.Step{Name: inner.Name, Heavy: true, Do: func(ctx context.Context, r *run.Runner) error {
+		junit, err := JUnitPath(sc.s.Paths.Abs(".config", "nextest.toml"), sc.s.TargetDir(), "ci")
+		if err != nil {
+			return err
+		}
+		if junit == "" {
+			return fail.New(fail.Config, ".config/nextest.toml: profile ci has no [profile.ci.junit] path; CI needs a JUnit report")
+		}
+		started := time.Now().Add(-time.Second)
+		err = inner.Do(ctx, r)
+		if r.DryRun() {
+			return err
+		}
+		if st, statErr := os.Stat(junit); statErr != nil || st.ModTime().Before(started) {
+			return errors.Join(err, fmt.Errorf("nextest did not write its JUnit report to %s; check [profile.ci.junit] in .config/nextest.toml", junit))
+		}
+		r.Infof("JUnit report: %s", junit)
+		return err
+	}}
 }
 
-// TestIntegration runs the tests marked #[ignore] because they need
-// PostgreSQL, against databaseURL.
-func TestIntegration(ctx context.Context, s *session.S, databaseURL string) error {
-	return s.Run.Serial(ctx, Workspace(s).Test(Profile{Integration: true, Env: []string{"DATABASE_URL=" + databaseURL}}))
+// Integration runs the tests that need PostgreSQL against databaseURL.
+func (sc Scope) Integration(databaseURL string) run.Step {
+	return sc.Test(Profile{Integration: true, Env: []string{"DATABASE_URL=" + databaseURL}})
 }
