@@ -1,0 +1,518 @@
+//! The orchestration service.
+//!
+//! HTTP API (JSON in and out):
+//!
+//! | Request                | Answer                                                       |
+//! |------------------------|--------------------------------------------------------------|
+//! | `GET /health`          | 200 healthy report, or 503 `"unhealthy"` when the DB is down |
+//! | `POST /v1/tasks`       | `{namespace, handler, input}` -> 201 `{"task_id": N}`        |
+//! | `GET /v1/tasks/{id}`   | 200 `{id, namespace, handler, status, result, error}` or 404 |
+//!
+//! Bad JSON or names give 400, unknown routes 404, a wrong method 405, and
+//! an unreachable database 503. Submitting a task inserts the task and its
+//! step and sends a [`StepMessage`] to `<namespace>_queue` in one
+//! transaction. A background loop ([`run_results_loop`]) consumes
+//! `orchestration_results`, woken by NOTIFY, and copies each finished
+//! step's outcome onto its task.
+//!
+//! ```
+//! use tasker_orchestration::App;
+//! use tasker_shared::http::Request;
+//!
+//! // No database is needed to reject bad requests.
+//! let app = App::new("postgresql://nobody@127.0.0.1:1/none");
+//! let res = app.handle(&Request::new("POST", "/v1/tasks").with_body("{oops"));
+//! assert_eq!(res.status, 400);
+//! assert_eq!(app.handle(&Request::new("GET", "/nowhere")).status, 404);
+//! ```
+
+use postgres::{Client, GenericClient};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+use tasker_pgmq::{Pgmq, PgmqError, Pool};
+use tasker_shared::health::HealthReport;
+use tasker_shared::http::{HttpServer, Request, Response, ServerHandle};
+use tasker_shared::messages::{
+    queue_for_namespace, validate_handler, validate_namespace, Status, StepMessage, StepResult,
+    ORCHESTRATION_RESULTS_QUEUE,
+};
+
+/// The service name in health reports.
+pub const SERVICE_NAME: &str = "orchestration";
+/// The service version in health reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Why an operation failed.
+#[derive(Debug)]
+pub enum OrchestrationError {
+    /// The request is invalid (400).
+    Invalid(String),
+    /// The database could not be reached (503).
+    Unavailable(String),
+    /// The database reported an error (500).
+    Database(PgmqError),
+}
+
+impl fmt::Display for OrchestrationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OrchestrationError::Invalid(msg) => f.write_str(msg),
+            OrchestrationError::Unavailable(msg) => write!(f, "database unavailable: {msg}"),
+            OrchestrationError::Database(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for OrchestrationError {}
+
+impl From<PgmqError> for OrchestrationError {
+    fn from(e: PgmqError) -> Self {
+        OrchestrationError::Database(e)
+    }
+}
+
+impl From<postgres::Error> for OrchestrationError {
+    fn from(e: postgres::Error) -> Self {
+        OrchestrationError::Database(PgmqError::Postgres(e))
+    }
+}
+
+impl OrchestrationError {
+    fn into_response(self) -> Response {
+        match self {
+            OrchestrationError::Invalid(msg) => Response::error(400, &msg),
+            e @ OrchestrationError::Unavailable(_) => Response::error(503, &e.to_string()),
+            OrchestrationError::Database(e) => {
+                eprintln!("orchestration: {e}");
+                Response::error(500, &e.to_string())
+            }
+        }
+    }
+}
+
+/// The body of `POST /v1/tasks`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewTask {
+    /// Selects the worker pool, `[a-z0-9_]{1,40}`.
+    pub namespace: String,
+    /// The handler inside the worker.
+    pub handler: String,
+    /// The handler's input (any JSON; `null` when omitted).
+    #[serde(default)]
+    pub input: Value,
+}
+
+/// A task as returned by `GET /v1/tasks/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    /// The task id.
+    pub id: i64,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its handler.
+    pub handler: String,
+    /// Its status.
+    pub status: Status,
+    /// The result once complete.
+    pub result: Option<Value>,
+    /// The error once failed.
+    pub error: Option<String>,
+}
+
+/// Validates and records a task and its step, and enqueues the step on
+/// `<namespace>_queue` (created if needed), atomically. Returns the task id.
+pub fn submit_task(db: &mut Client, task: &NewTask) -> Result<i64, OrchestrationError> {
+    validate_namespace(&task.namespace).map_err(|e| OrchestrationError::Invalid(e.to_string()))?;
+    validate_handler(&task.handler).map_err(|e| OrchestrationError::Invalid(e.to_string()))?;
+    let queue = queue_for_namespace(&task.namespace)
+        .map_err(|e| OrchestrationError::Invalid(e.to_string()))?;
+    let mut tx = db.transaction()?;
+    let task_id: i64 = tx
+        .query_one(
+            "INSERT INTO tasker.tasks (namespace, handler, input) VALUES ($1, $2, $3) \
+             RETURNING task_id",
+            &[&task.namespace, &task.handler, &task.input],
+        )?
+        .try_get(0)?;
+    let step_id: i64 = tx
+        .query_one(
+            "INSERT INTO tasker.workflow_steps (task_id, namespace, handler, input) \
+             VALUES ($1, $2, $3, $4) RETURNING step_id",
+            &[&task_id, &task.namespace, &task.handler, &task.input],
+        )?
+        .try_get(0)?;
+    let message = StepMessage {
+        step_id,
+        task_id,
+        namespace: task.namespace.clone(),
+        handler: task.handler.clone(),
+        input: task.input.clone(),
+    };
+    tasker_pgmq::create_queue(&mut tx, &queue)?;
+    let message = serde_json::to_value(&message)
+        .map_err(|e| OrchestrationError::Invalid(format!("cannot encode step: {e}")))?;
+    tasker_pgmq::send(&mut tx, &queue, &message)?;
+    tx.commit()?;
+    Ok(task_id)
+}
+
+/// Loads a task, or `None` if there is no such id.
+pub fn get_task(
+    db: &mut impl GenericClient,
+    id: i64,
+) -> Result<Option<TaskRecord>, OrchestrationError> {
+    let row = db.query_opt(
+        "SELECT task_id, namespace, handler, status, result, error \
+         FROM tasker.tasks WHERE task_id = $1",
+        &[&id],
+    )?;
+    let Some(row) = row else { return Ok(None) };
+    let status: String = row.try_get("status")?;
+    Ok(Some(TaskRecord {
+        id: row.try_get("task_id")?,
+        namespace: row.try_get("namespace")?,
+        handler: row.try_get("handler")?,
+        status: status
+            .parse()
+            .map_err(|e: String| OrchestrationError::Invalid(e))?,
+        result: row.try_get("result")?,
+        error: row.try_get("error")?,
+    }))
+}
+
+/// Consumes up to `batch` messages from `results_queue`, finalizing the
+/// task of each finished step. Each message is handled in its own
+/// transaction and archived; replays are harmless. Returns how many
+/// messages were handled.
+pub fn process_results(
+    db: &mut Client,
+    results_queue: &str,
+    batch: i32,
+) -> Result<usize, OrchestrationError> {
+    let messages = tasker_pgmq::read(db, results_queue, 30, batch)?;
+    for msg in &messages {
+        let mut tx = db.transaction()?;
+        match serde_json::from_value::<StepResult>(msg.message.clone()) {
+            Ok(result) => {
+                tx.query_one(
+                    "SELECT tasker.finalize_task_from_step($1)",
+                    &[&result.step_id],
+                )?;
+            }
+            Err(e) => eprintln!(
+                "orchestration: archiving malformed result message {}: {e}",
+                msg.msg_id
+            ),
+        }
+        tasker_pgmq::archive(&mut tx, results_queue, msg.msg_id)?;
+        tx.commit()?;
+    }
+    Ok(messages.len())
+}
+
+/// Consumes `results_queue` until `stop` is set: processes what is there,
+/// then sleeps on NOTIFY for up to `poll_interval`. Reconnects (with
+/// backoff) whenever the database is unreachable.
+pub fn run_results_loop(
+    database_url: &str,
+    results_queue: &str,
+    stop: &AtomicBool,
+    poll_interval: Duration,
+) {
+    let mut backoff = Duration::from_millis(250);
+    let mut last_error = String::new();
+    while !stop.load(Ordering::SeqCst) {
+        let outcome = Pgmq::connect(database_url)
+            .map_err(OrchestrationError::from)
+            .and_then(|mut mq| {
+                mq.create_queue(results_queue)?;
+                mq.listen(results_queue)?;
+                backoff = Duration::from_millis(250);
+                last_error.clear();
+                while !stop.load(Ordering::SeqCst) {
+                    if process_results(mq.client(), results_queue, 50)? == 0 {
+                        mq.wait_for_notify(results_queue, poll_interval)?;
+                    }
+                }
+                Ok(())
+            });
+        if let Err(e) = outcome {
+            let msg = e.to_string();
+            if msg != last_error {
+                eprintln!("orchestration: results loop: {msg} (retrying)");
+                last_error = msg;
+            }
+            sleep_unless_stopped(backoff, stop);
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+}
+
+fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
+    let deadline = Instant::now() + total;
+    while !stop.load(Ordering::SeqCst) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        thread::sleep(left.min(Duration::from_millis(50)));
+    }
+}
+
+/// Request handling state: a small connection pool.
+pub struct App {
+    pool: Pool,
+}
+
+impl App {
+    /// An app for `database_url`; does not connect until a request needs it.
+    pub fn new(database_url: &str) -> App {
+        App {
+            pool: Pool::new(database_url, 4),
+        }
+    }
+
+    /// Routes one request.
+    pub fn handle(&self, req: &Request) -> Response {
+        let method = req.method.as_str();
+        match req.segments().as_slice() {
+            ["health"] => match method {
+                "GET" => self.health(),
+                _ => Response::method_not_allowed("GET"),
+            },
+            ["v1", "tasks"] => match method {
+                "POST" => self.post_task(req),
+                _ => Response::method_not_allowed("POST"),
+            },
+            ["v1", "tasks", id] => match method {
+                "GET" => self.get_task(id),
+                _ => Response::method_not_allowed("GET"),
+            },
+            _ => Response::not_found(),
+        }
+    }
+
+    fn health(&self) -> Response {
+        let report = HealthReport::new(SERVICE_NAME, VERSION).check("database", self.pool.ping());
+        Response::json(report.http_status(), &report)
+    }
+
+    fn post_task(&self, req: &Request) -> Response {
+        let task: NewTask = match req.json() {
+            Ok(t) => t,
+            Err(res) => return res,
+        };
+        let result = validate_namespace(&task.namespace)
+            .and_then(|_| validate_handler(&task.handler))
+            .map_err(|e| OrchestrationError::Invalid(e.to_string()))
+            .and_then(|_| {
+                let mut db = self.connection()?;
+                submit_task(&mut db, &task)
+            });
+        match result {
+            Ok(task_id) => Response::json(201, &json!({ "task_id": task_id })),
+            Err(e) => e.into_response(),
+        }
+    }
+
+    fn get_task(&self, id: &str) -> Response {
+        let Ok(id) = id.parse::<i64>() else {
+            return Response::error(400, &format!("invalid task id {id:?}"));
+        };
+        let result = self.connection().and_then(|mut db| get_task(&mut *db, id));
+        match result {
+            Ok(Some(task)) => Response::json(200, &task),
+            Ok(None) => Response::error(404, &format!("task {id} not found")),
+            Err(e) => e.into_response(),
+        }
+    }
+
+    fn connection(&self) -> Result<tasker_pgmq::PooledClient<'_>, OrchestrationError> {
+        self.pool
+            .get()
+            .map_err(|e| OrchestrationError::Unavailable(e.to_string()))
+    }
+}
+
+/// Settings for [`Service::start`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceOptions {
+    /// The queue workers report to.
+    pub results_queue: String,
+    /// Threads serving HTTP requests.
+    pub http_threads: usize,
+    /// Longest sleep of the results loop without a NOTIFY.
+    pub poll_interval: Duration,
+}
+
+impl Default for ServiceOptions {
+    fn default() -> Self {
+        ServiceOptions {
+            results_queue: ORCHESTRATION_RESULTS_QUEUE.to_string(),
+            http_threads: 4,
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The running service: the HTTP server and the results loop.
+pub struct Service {
+    http: ServerHandle,
+    results: Option<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Service {
+    /// Binds `addr` and starts both halves in the background. Only binding
+    /// can fail; a database that is down makes `/health` answer 503 until
+    /// it is back.
+    pub fn start(
+        addr: impl ToSocketAddrs,
+        database_url: &str,
+        options: ServiceOptions,
+    ) -> io::Result<Service> {
+        let server = HttpServer::bind(addr)?;
+        let app = App::new(database_url);
+        let http = server.spawn(options.http_threads, move |req: &Request| app.handle(req));
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let url = database_url.to_string();
+        let results = thread::Builder::new()
+            .name("results-loop".into())
+            .spawn(move || {
+                run_results_loop(&url, &options.results_queue, &flag, options.poll_interval)
+            })?;
+        Ok(Service {
+            http,
+            results: Some(results),
+            stop,
+        })
+    }
+
+    /// The bound HTTP address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.http.local_addr()
+    }
+
+    /// Stops both halves and waits for them.
+    pub fn shutdown(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.results.take() {
+            let _ = t.join();
+        }
+        // `self.http` stops when dropped here.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOWN: &str = "postgresql://nobody@127.0.0.1:1/none";
+
+    fn call(app: &App, method: &str, path: &str, body: &str) -> (u16, Value) {
+        let res = app.handle(&Request::new(method, path).with_body(body));
+        (res.status, res.body_json().unwrap_or(Value::Null))
+    }
+
+    #[test]
+    fn health_is_503_without_a_database() {
+        let app = App::new(DOWN);
+        let (status, body) = call(&app, "GET", "/health", "");
+        assert_eq!(status, 503);
+        assert_eq!(body["status"], "unhealthy");
+        assert_eq!(body["service"], "orchestration");
+        assert_eq!(body["version"], VERSION);
+        assert_eq!(body["checks"]["database"]["status"], "unhealthy");
+    }
+
+    #[test]
+    fn bad_requests_are_400() {
+        let app = App::new(DOWN);
+        for body in [
+            "",
+            "{oops",
+            "[]",
+            r#"{"handler": "sum"}"#,
+            r#"{"namespace": "rust"}"#,
+            r#"{"namespace": 1, "handler": "sum"}"#,
+            r#"{"namespace": "Not Valid", "handler": "sum"}"#,
+            r#"{"namespace": "rust", "handler": ""}"#,
+        ] {
+            let (status, resp) = call(&app, "POST", "/v1/tasks", body);
+            assert_eq!(status, 400, "{body}");
+            assert!(resp["error"].is_string(), "{body}");
+        }
+        let (status, resp) = call(&app, "GET", "/v1/tasks/abc", "");
+        assert_eq!(status, 400);
+        assert_eq!(resp["error"], "invalid task id \"abc\"");
+    }
+
+    #[test]
+    fn routing() {
+        let app = App::new(DOWN);
+        assert_eq!(call(&app, "GET", "/", "").0, 404);
+        assert_eq!(call(&app, "GET", "/v2/tasks", "").0, 404);
+        assert_eq!(call(&app, "GET", "/v1/tasks/1/steps", "").0, 404);
+        assert_eq!(call(&app, "DELETE", "/v1/tasks/1", "").0, 405);
+        assert_eq!(call(&app, "GET", "/v1/tasks", "").0, 405);
+        assert_eq!(call(&app, "POST", "/health", "").0, 405);
+    }
+
+    #[test]
+    fn valid_requests_without_a_database_are_503() {
+        let app = App::new(DOWN);
+        let (status, body) = call(
+            &app,
+            "POST",
+            "/v1/tasks",
+            r#"{"namespace": "rust", "handler": "sum", "input": [1]}"#,
+        );
+        assert_eq!(status, 503);
+        assert!(body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("database unavailable"));
+        assert_eq!(call(&app, "GET", "/v1/tasks/1", "").0, 503);
+    }
+
+    #[test]
+    fn service_serves_http_and_shuts_down() {
+        let options = ServiceOptions {
+            poll_interval: Duration::from_millis(100),
+            ..ServiceOptions::default()
+        };
+        let service = Service::start("127.0.0.1:0", DOWN, options).unwrap();
+        let client =
+            tasker_client::TaskerClient::new(&format!("http://{}", service.local_addr())).unwrap();
+        let report = client.health().unwrap();
+        assert!(!report.is_healthy());
+        let err = client.get_task(1).unwrap_err();
+        assert_eq!(err.status(), Some(503));
+        service.shutdown();
+    }
+
+    #[test]
+    fn task_record_json_has_every_field() {
+        let rec = TaskRecord {
+            id: 1,
+            namespace: "rust".into(),
+            handler: "sum".into(),
+            status: Status::Pending,
+            result: None,
+            error: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&rec).unwrap(),
+            json!({"id": 1, "namespace": "rust", "handler": "sum", "status": "pending",
+                   "result": null, "error": null})
+        );
+    }
+}
