@@ -95,7 +95,7 @@ func TestResetWithOpenConnection(t *testing.T) {
 	if err := idle.Ping(ctx); err == nil {
 		t.Error("the open connection survived the reset")
 	}
-	if !strings.Contains(log.String(), "about to reset postgresql://"+dbtest.User+":xxxxx@127.0.0.1") {
+	if !strings.Contains(log.String(), "about to reset postgresql://"+dbtest.User+":***@127.0.0.1") {
 		t.Errorf("the target was not printed before the reset:\n%s", log)
 	}
 }
@@ -279,7 +279,7 @@ func TestNoPasswordInErrorsOrOutput(t *testing.T) {
 		}
 	}
 	// the migration error still shows the failing line, with the secret scrubbed
-	if !strings.Contains(all, "SELECT 'xxxxx' FROM nowhere") {
+	if !strings.Contains(all, "SELECT '***' FROM nowhere") {
 		t.Errorf("excerpt not scrubbed as expected:\n%s", all)
 	}
 }

@@ -107,12 +107,18 @@ func TestJUnitPathFollowsTheStoreDir(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got, err := JUnitPath(cfg, "/repo/target", "ci")
+	got, err := JUnitPath(cfg, "/repo", "ci")
 	if err != nil || got != "/repo/target/nextest/ci/junit.xml" {
 		t.Fatalf("got %q, %v", got, err)
 	}
-	if got, _ := JUnitPath(cfg, "/repo/target", "default"); got != "" {
+	if got, _ := JUnitPath(cfg, "/repo", "default"); got != "" {
 		t.Fatalf("default profile has no junit, got %q", got)
+	}
+	if err := os.WriteFile(cfg, []byte("[store]\ndir = \"build/nt\"\n"+toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := JUnitPath(cfg, "/repo", "ci"); got != "/repo/build/nt/ci/junit.xml" {
+		t.Fatalf("[store] dir ignored: %q", got)
 	}
 }
 
@@ -121,7 +127,7 @@ func TestRepositoryNextestConfigWritesJUnitForCI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := JUnitPath(filepath.Join(root, ".config", "nextest.toml"), filepath.Join(root, "target"), "ci")
+	got, err := JUnitPath(filepath.Join(root, ".config", "nextest.toml"), root, "ci")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,38 +72,48 @@ func (sc Scope) cargoTestArgs(p Profile) []string {
 }
 
 // JUnitPath is where nextest writes the JUnit report of profile: the
-// profile's store directory (<target>/nextest/<profile>) joined with the
-// path configured in .config/nextest.toml. It returns "" when the profile
-// writes none.
-func JUnitPath(configFile, targetDir, profile string) (string, error) {
+// profile's directory in nextest's store (<root>/target/nextest/<profile>,
+// or [store] dir) joined with [profile.<profile>.junit] path. nextest keeps
+// its store under the workspace root even when CARGO_TARGET_DIR is set. It
+// returns "" when the profile writes no report.
+func JUnitPath(configFile, root, profile string) (string, error) {
 	b, err := os.ReadFile(configFile)
 	if err != nil {
 		return "", err
 	}
-	rel := junitSetting(string(b), profile)
+	toml := string(b)
+	rel := setting(toml, "profile."+profile+".junit", "path")
 	if rel == "" {
 		return "", nil
 	}
 	if filepath.IsAbs(rel) {
 		return rel, nil
 	}
-	return filepath.Join(targetDir, "nextest", profile, rel), nil
+	store := setting(toml, "store", "dir")
+	if store == "" {
+		store = filepath.Join("target", "nextest")
+	}
+	if !filepath.IsAbs(store) {
+		store = filepath.Join(root, store)
+	}
+	return filepath.Join(store, profile, rel), nil
 }
 
-var tomlString = regexp.MustCompile(`^path\s*=\s*"([^"]*)"`)
+var tomlString = regexp.MustCompile(`^([A-Za-z0-9_-]+)\s*=\s*"([^"]*)"`)
 
-// junitSetting reads [profile.<name>.junit] path = "..." from nextest.toml.
-func junitSetting(toml, profile string) string {
-	section := ""
+// setting reads a string key from one [section] of a TOML file (enough for
+// nextest.toml's flat settings).
+func setting(toml, section, key string) string {
+	current := ""
 	for _, line := range strings.Split(toml, "\n") {
 		line = strings.TrimSpace(line)
 		if strings.HasPrefix(line, "[") {
-			section = strings.Trim(line, "[] ")
+			current = strings.Trim(line, "[] ")
 			continue
 		}
-		if section == "profile."+profile+".junit" {
-			if m := tomlString.FindStringSubmatch(line); m != nil {
-				return m[1]
+		if current == section {
+			if m := tomlString.FindStringSubmatch(line); m != nil && m[1] == key {
+				return m[2]
 			}
 		}
 	}
@@ -127,7 +137,7 @@ func (sc Scope) Run(release bool) run.Step {
 func (sc Scope) TestCi() run.Step {
 	inner := sc.Test(Profile{Name: "ci"})
 	return run.Step{Name: inner.Name, Heavy: true, Do: func(ctx context.Context, r *run.Runner) error {
-		junit, err := JUnitPath(sc.s.Paths.Abs(".config", "nextest.toml"), sc.s.TargetDir(), "ci")
+		junit, err := JUnitPath(sc.s.Paths.Abs(".config", "nextest.toml"), sc.s.Paths.Root, "ci")
 		if err != nil {
 			return err
 		}

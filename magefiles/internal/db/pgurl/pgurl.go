@@ -11,8 +11,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 )
+
+// mask replaces a password wherever one would be printed.
+const mask = env.Mask
 
 // URL is a parsed postgres:// or postgresql:// URL. The zero value is not usable.
 type URL struct{ u *url.URL }
@@ -79,16 +83,17 @@ func (u URL) String() string { return u.u.String() }
 
 // Redacted is the URL with the password (userinfo and ?password=) hidden.
 func (u URL) Redacted() string {
+	const placeholder = "pgurlredactedpassword" // survives URL encoding, then becomes the mask
 	c := u.clone()
 	if _, has := c.User.Password(); has {
-		c.User = url.UserPassword(c.User.Username(), "xxxxx")
+		c.User = url.UserPassword(c.User.Username(), placeholder)
 	}
 	q := c.Query()
 	if q.Has("password") {
-		q.Set("password", "xxxxx")
+		q.Set("password", placeholder)
 		c.RawQuery = q.Encode()
 	}
-	return c.String()
+	return strings.ReplaceAll(c.String(), placeholder, mask)
 }
 
 // Password is the password from the userinfo or the password parameter.
@@ -205,7 +210,7 @@ func (u URL) ForDriver() string {
 }
 
 // Scrub replaces every occurrence of the URL's password (raw and
-// percent-encoded) in s with xxxxx. Use it on any text from a driver. A
+// percent-encoded) in s with *** (env.Mask). Use it on any text from a driver. A
 // password equal to the user name (the public dev default tasker:tasker) is
 // left alone: it is no secret, and scrubbing it would mangle every message
 // that names the user or a database like tasker_rust_test.
@@ -223,7 +228,7 @@ func ScrubSecret(s, secret string) string {
 	}
 	for _, v := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret), url.UserPassword("", secret).String()[1:]} {
 		if len(v) >= 2 {
-			s = strings.ReplaceAll(s, v, "xxxxx")
+			s = strings.ReplaceAll(s, v, mask)
 		}
 	}
 	return s
