@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
@@ -170,4 +171,33 @@ func TestRealFormatCheck(t *testing.T) {
 	}
 	res := invoke(t, root, nil, "rust:format")
 	res.expect(t, 0, "▶ rust:format: cargo fmt --all -- --check", "✔ rust:format: cargo fmt --all …")
+}
+
+// The JUnit file rust:testCi reports must be the one nextest wrote in this
+// run (tasker-core's config once wrote it to a doubled path CI never uploaded).
+func TestCIJUnitIsTheFileNextestWrote(t *testing.T) {
+	if _, err := exec.LookPath("cargo-nextest"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("cargo-nextest is required in CI")
+		}
+		t.Skip("cargo-nextest not installed")
+	}
+	before := time.Now()
+	res := invoke(t, root, nil, "rust:testCi")
+	res.expect(t, 0, "JUnit report: ")
+	_, after, _ := strings.Cut(res.stderr, "JUnit report: ")
+	path := strings.TrimSpace(strings.SplitN(after, "\n", 2)[0])
+	if want := filepath.Join(root, "target", "nextest", "ci", "junit.xml"); path != want {
+		t.Errorf("reported %s, want %s", path, want)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.ModTime().Before(before.Add(-time.Second)) {
+		t.Fatalf("reported JUnit %s was not written by this run: %v", path, err)
+	}
+	b, _ := os.ReadFile(path)
+	for _, want := range []string{"<testsuites", "tasker-pgmq", "tasker-worker-rust"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JUnit lacks %q", want)
+		}
+	}
 }
