@@ -59,4 +59,5 @@ type Result struct {
 	Duration time.Duration
 	Note     string // e.g. why a step was skipped
 	Err      error
+	Depth    int // 0 for a top-level step, 1 for a step inside it, ...
 }

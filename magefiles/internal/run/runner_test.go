@@ -363,3 +363,16 @@ func TestStepErrorKeepsTheExitCode(t *testing.T) {
 		t.Fatalf("want exit 4 named after the step, got %d %v", fail.Code(err), err)
 	}
 }
+
+func TestSummaryIndentsNestedSteps(t *testing.T) {
+	r, _ := newTestRunner(Options{})
+	ok := func(context.Context) error { return nil }
+	if err := r.Serial(context.Background(), Step{Name: "ci:testRust", Do: SerialDo([]Step{step("rust:testCi", false, ok)})}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	r.Summary(&buf, time.Second)
+	if !strings.Contains(buf.String(), "\nci:testRust ") || !strings.Contains(buf.String(), "\n  rust:testCi ") {
+		t.Fatalf("nesting not shown:\n%s", buf.String())
+	}
+}

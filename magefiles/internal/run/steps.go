@@ -103,7 +103,7 @@ func (r *Runner) runStep(ctx context.Context, s Step, out, errw io.Writer) error
 			defer func() { <-r.shared.heavy }()
 			child.heavy = true
 		case <-ctx.Done():
-			r.shared.record(seq, Result{Name: s.Name, Status: Cancelled, Note: "cancelled"})
+			r.shared.record(seq, Result{Name: s.Name, Status: Cancelled, Note: "cancelled", Depth: r.depth})
 			return ctx.Err()
 		}
 	}
@@ -117,7 +117,7 @@ func (r *Runner) runStep(ctx context.Context, s Step, out, errw io.Writer) error
 	if group {
 		child.printf("::endgroup::\n")
 	}
-	res := Result{Name: s.Name, Status: Passed, Duration: took, Err: err}
+	res := Result{Name: s.Name, Status: Passed, Duration: took, Err: err, Depth: r.depth}
 	var skip *SkipError
 	switch {
 	case errors.As(err, &skip):
@@ -168,7 +168,7 @@ func mentions(err error, step string) bool {
 
 func (r *Runner) notRun(steps []Step, st Status, note string) {
 	for _, s := range steps {
-		r.shared.record(r.shared.begin(), Result{Name: s.Name, Status: st, Note: note})
+		r.shared.record(r.shared.begin(), Result{Name: s.Name, Status: st, Note: note, Depth: r.depth})
 	}
 }
 

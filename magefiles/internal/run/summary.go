@@ -18,7 +18,7 @@ func (r *Runner) Summary(w io.Writer, total time.Duration) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\ntask\tresult\tduration\tnote")
 	for _, res := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", res.Name, res.Status, durationOrDash(res), r.o.Redact(res.Note))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", indent(res), res.Status, durationOrDash(res), r.o.Redact(res.Note))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, Totals(results, total))
@@ -33,11 +33,14 @@ func (r *Runner) Markdown(title string, total time.Duration) string {
 	icon := map[Status]string{Passed: "✅", Failed: "❌", Skipped: "⏭️", Cancelled: "⏹️"}
 	for _, res := range results {
 		note := strings.ReplaceAll(r.o.Redact(res.Note), "|", `\|`)
-		fmt.Fprintf(&b, "| %s | %s %s | %s | %s |\n", res.Name, icon[res.Status], res.Status, durationOrDash(res), note)
+		fmt.Fprintf(&b, "| %s | %s %s | %s | %s |\n", strings.ReplaceAll(indent(res), " ", "&nbsp;"), icon[res.Status], res.Status, durationOrDash(res), note)
 	}
 	fmt.Fprintf(&b, "\n%s\n", Totals(results, total))
 	return b.String()
 }
+
+// indent shows a nested step under the step that ran it.
+func indent(res Result) string { return strings.Repeat("  ", res.Depth) + res.Name }
 
 // Totals is the one-line tally: "7 ok, 1 failed, 2 skipped in 1m12s".
 func Totals(results []Result, total time.Duration) string {
