@@ -40,6 +40,9 @@ func (DB) Create(ctx context.Context) error { return do(ctx, db.Create) }
 func (DB) Drop(ctx context.Context) error { return do(ctx, db.Drop) }
 
 // Reset drops, recreates and migrates the database, ending open connections (guarded like drop).
+// It runs DROP DATABASE ... WITH (FORCE), so an open session cannot keep the old data alive.
+// Refused (exit 4) on non-local hosts, TASKER_ENV production/staging and postgres/template0/template1;
+// TASKER_ALLOW_DESTRUCTIVE=1 overrides.
 func (DB) Reset(ctx context.Context) error { return do(ctx, db.Reset) }
 
 // Rollback reverts the latest migration with its down file (guarded like drop).

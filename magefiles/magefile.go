@@ -34,7 +34,7 @@ var Aliases = map[string]interface{}{
 // areas are what the root aggregates fan out to; workers plug in here.
 var areas = []lang.Area{rust.Area{}}
 
-// Check formats-checks, lints and tests every area (Rust: fmt, clippy, nextest, doc tests).
+// Check verifies every area: format check, lint and tests (Rust: rustfmt, clippy, nextest, doc tests).
 func Check(ctx context.Context) error { return fan(ctx, "check", lang.Check) }
 
 // Test runs every area's tests.
