@@ -34,6 +34,7 @@ var Known = []Doc{
 	{Key: "RUBY_WORKER_PORT", Default: "8082", Description: "HTTP port of the Ruby worker"},
 	{Key: "PYTHON_WORKER_PORT", Default: "8083", Description: "HTTP port of the Python worker"},
 	{Key: "TYPESCRIPT_WORKER_PORT", Default: "8085", Description: "HTTP port of the TypeScript worker"},
+	{Key: "TASKER_BIND_HOST", Default: "0.0.0.0", Description: "address the services listen on"},
 	{Key: "MAGE_DRY_RUN", Default: "", Description: "print commands instead of running them (1/true/yes/on)"},
 	{Key: "MAGE_JOBS", Default: "2", Description: "how many steps run in parallel"},
 	{Key: "TASKER_ALLOW_DESTRUCTIVE", Default: "",

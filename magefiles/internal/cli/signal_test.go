@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Ctrl-C on a foreground service (`mage orchestration:run`) stops the
+// service and cargo with it: afterwards no process runs the binary and its
+// port is free.
+func TestInterruptStopsAForegroundService(t *testing.T) {
+	if _, err := exec.LookPath("cargo"); err != nil {
+		t.Skip("cargo not installed")
+	}
+	port := freePort(t)
+	cmd := exec.Command(mage, "orchestration:run")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(),
+		"ORCHESTRATION_PORT="+strconv.Itoa(port),
+		"TASKER_BIND_HOST=127.0.0.1",
+		// Nothing listens here: the service starts anyway and reports 503.
+		"DATABASE_URL=postgresql://tasker:tasker@127.0.0.1:1/none")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if !waitFor(3*time.Minute, func() bool { return dial(port) }) {
+		t.Fatalf("service never listened on %d:\n%s", port, out.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("mage did not exit after SIGINT:\n%s", out.String())
+	}
+	if dial(port) {
+		t.Errorf("port %d still bound after Ctrl-C", port)
+	}
+	bin := filepath.Join(root, "target", "debug", "tasker-orchestration")
+	if pids := running(bin); len(pids) > 0 {
+		for _, p := range pids {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+		t.Fatalf("orphaned %s: pids %v", bin, pids)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func dial(port int) bool {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+func waitFor(limit time.Duration, ok func() bool) bool {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if ok() {
+			return true
+		}
+	}
+	return false
+}
+
+// running lists live processes whose executable is bin.
+func running(bin string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err == nil && strings.TrimSuffix(exe, " (deleted)") == bin {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
