@@ -13,6 +13,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/migrator"
 	"io"
 	"os"
 	"path/filepath"
@@ -178,25 +179,26 @@ func (c *Config) migrations() (*source.Dir, error) {
 	return d, nil
 }
 
-// migrator is what both layouts offer.
-type migrator interface {
+// applier is what both layouts offer.
+type applier interface {
 	Up(ctx context.Context) ([]source.Migration, error)
 	Rollback(ctx context.Context) (from, to int64, err error)
 	Force(ctx context.Context, v int64) error
 	Status(ctx context.Context, conn *pgx.Conn) (source.Status, error)
 }
 
-func (c *Config) migrator(u pgurl.URL) (migrator, *source.Dir, error) {
+func (c *Config) migrator(u pgurl.URL) (applier, *source.Dir, error) {
 	d, err := c.migrations()
 	if err != nil {
 		return nil, nil, err
 	}
 	logf := func(format string, a ...any) { c.infof(format, a...) }
 	cmd := func(t string) string { return "mage " + t }
+	opts := migrator.Options{URL: u, Dir: d, LockTimeout: c.LockTimeout, Logf: logf, Show: c.show, Cmd: cmd}
 	if d.Layout == source.SQLx {
-		return &sqlxmig.Migrator{URL: u, Dir: d, LockTimeout: c.LockTimeout, Logf: logf, Show: c.show, Cmd: cmd}, d, nil
+		return &sqlxmig.Migrator{Options: opts}, d, nil
 	}
-	return &gomigrate.Migrator{URL: u, Dir: d, LockTimeout: c.LockTimeout, Logf: logf, Show: c.show, Cmd: cmd}, d, nil
+	return &gomigrate.Migrator{Options: opts}, d, nil
 }
 
 func dryRunf(w io.Writer, format string, a ...any) error {

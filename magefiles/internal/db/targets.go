@@ -113,12 +113,9 @@ func (c *Config) Create(ctx context.Context) (pgurl.URL, error) {
 
 // Drop drops DATABASE_URL's database (WITH (FORCE): open connections end).
 func (c *Config) Drop(ctx context.Context) error {
-	u := c.Effective()
-	if err := c.guard("drop", u, ""); err != nil {
+	u, proceed, err := c.destructive("drop", "would drop database %s")
+	if !proceed {
 		return err
-	}
-	if c.DryRun {
-		return dryRunf(c.out(), "would drop database %s", u.Addr())
 	}
 	conn, err := c.maintenance(ctx, u)
 	if err != nil {
@@ -143,14 +140,11 @@ func (c *Config) Drop(ctx context.Context) error {
 // Reset drops the database (ending open connections), creates it and
 // migrates it: never a silent no-op.
 func (c *Config) Reset(ctx context.Context) (pgurl.URL, error) {
-	u := c.Effective()
-	if err := c.guard("reset", u, ""); err != nil {
+	u, proceed, err := c.destructive("reset", "would drop, create and migrate %s")
+	if !proceed {
 		return u, err
 	}
-	if c.DryRun {
-		return u, dryRunf(c.out(), "would drop, create and migrate %s", u.Addr())
-	}
-	u, err := c.server(ctx, true)
+	u, err = c.server(ctx, true)
 	if err != nil {
 		return u, err
 	}
@@ -252,23 +246,42 @@ func (c *Config) Ensure(ctx context.Context) (pgurl.URL, error) {
 
 // Rollback reverts the latest migration (refused without a down file).
 func (c *Config) Rollback(ctx context.Context) error {
-	u := c.Effective()
-	if err := c.guard("roll back", u, ""); err != nil {
-		return err
-	}
-	if c.DryRun {
-		return dryRunf(c.out(), "would roll back the latest migration of %s", u.Addr())
-	}
-	u, err := c.server(ctx, true)
-	if err != nil {
-		return err
-	}
-	m, _, err := c.migrator(u)
-	if err != nil {
+	m, _, err := c.guardedMigrator(ctx, "roll back", "would roll back the latest migration of %s")
+	if m == nil {
 		return err
 	}
 	_, _, err = m.Rollback(ctx)
 	return err
+}
+
+// destructive applies the safety rules to op and, in dry-run mode, prints
+// would (formatted with the target's address) instead of proceeding.
+func (c *Config) destructive(op, would string) (u pgurl.URL, proceed bool, err error) {
+	u = c.Effective()
+	if err := c.guard(op, u, ""); err != nil {
+		return u, false, err
+	}
+	if c.DryRun {
+		return u, false, dryRunf(c.out(), would, u.Addr())
+	}
+	return u, true, nil
+}
+
+// guardedMigrator is destructive plus a running server and the migrator for
+// its layout; a nil applier means stop and return err.
+func (c *Config) guardedMigrator(ctx context.Context, op, would string) (applier, pgurl.URL, error) {
+	u, proceed, err := c.destructive(op, would)
+	if !proceed {
+		return nil, u, err
+	}
+	if u, err = c.server(ctx, true); err != nil {
+		return nil, u, err
+	}
+	m, _, err := c.migrator(u)
+	if err != nil {
+		return nil, u, err
+	}
+	return m, u, nil
 }
 
 // ParseVersion reads db:force's argument: a version, or -1/none for "no
@@ -292,19 +305,8 @@ func (c *Config) Force(ctx context.Context, version string) error {
 	if err != nil {
 		return err
 	}
-	u := c.Effective()
-	if err := c.guard("force the migration version of", u, ""); err != nil {
-		return err
-	}
-	if c.DryRun {
-		return dryRunf(c.out(), "would set the migration version of %s to %d", u.Addr(), v)
-	}
-	u, err = c.server(ctx, true)
-	if err != nil {
-		return err
-	}
-	m, _, err := c.migrator(u)
-	if err != nil {
+	m, u, err := c.guardedMigrator(ctx, "force the migration version of", "would set the migration version of %s to "+strconv.FormatInt(v, 10))
+	if m == nil {
 		return err
 	}
 	if err := m.Force(ctx, v); err != nil {

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/migrator"
 	"os"
 	"strconv"
 	"time"
@@ -27,7 +28,6 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pg"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 )
@@ -46,34 +46,7 @@ const (
 const LockName = "migration"
 
 // Migrator applies Dir to the database at URL.
-type Migrator struct {
-	URL         pgurl.URL
-	Dir         *source.Dir
-	LockTimeout time.Duration                 // default 30s
-	Logf        func(format string, a ...any) // progress lines; nil = quiet
-	Show        func(path string) string      // how file paths appear in messages (default: as is)
-	Cmd         func(target string) string    // how a target is spelled in fixes (default "mage <target>")
-}
-
-func (m *Migrator) logf(format string, a ...any) {
-	if m.Logf != nil {
-		m.Logf(format, a...)
-	}
-}
-
-func (m *Migrator) show(name string) string {
-	if m.Show != nil {
-		return m.Show(m.Dir.File(name))
-	}
-	return m.Dir.File(name)
-}
-
-func (m *Migrator) cmd(target string) string {
-	if m.Cmd != nil {
-		return m.Cmd(target)
-	}
-	return "mage " + target
-}
+type Migrator struct{ migrator.Options }
 
 // session is one locked golang-migrate instance.
 type session struct {
@@ -105,7 +78,7 @@ func (m *Migrator) open(ctx context.Context) (*session, error) {
 	}
 	s := &session{lockConn: conn}
 	s.lock, err = pg.Acquire(ctx, conn, LockName, pg.KeyFor("migrate"), timeout, func(h pg.Holder) {
-		m.logf("waiting up to %s for the migration lock on %s, held by %s", timeout, m.URL.Addr(), h)
+		m.Log("waiting up to %s for the migration lock on %s, held by %s", timeout, m.URL.Addr(), h)
 	})
 	if err != nil {
 		conn.Close(ctx)
@@ -201,7 +174,7 @@ func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
 		applied = m.between(before, m.Dir.Previous(after))
 	}
 	for _, a := range applied {
-		m.logf("applied %s", a.Up)
+		m.Log("applied %s", a.Up)
 	}
 	switch {
 	case err == nil, errors.Is(err, migrate.ErrNoChange):
@@ -267,16 +240,16 @@ func (m *Migrator) failure(err error, v int64, up bool) error {
 	if pg.HasOwnTransaction(body) {
 		state = fmt.Sprintf("the database is marked dirty at version %d; the file ends its own transaction, so statements before the failure may have been applied: check them before forcing", v)
 	}
-	retry := m.cmd("db:migrate")
+	retry := m.Command("db:migrate")
 	if !up {
-		retry = m.cmd("db:rollback")
+		retry = m.Command("db:rollback")
 	}
 	return m.URL.ScrubErr(&pg.Failure{
-		File:  m.show(file),
+		File:  m.File(file),
 		SQL:   body,
 		Err:   cause,
 		State: state,
-		Fix:   fmt.Sprintf("%s, then correct %s and run %s", m.cmd("db:force "+forceArg(really)), m.show(file), retry),
+		Fix:   fmt.Sprintf("%s, then correct %s and run %s", m.Command("db:force "+forceArg(really)), m.File(file), retry),
 	})
 }
 
@@ -298,7 +271,7 @@ func (m *Migrator) dirtyError(v int64) error {
 		name = x.Up
 	}
 	return fail.New(fail.Failed, "%s is dirty at version %d (%s failed earlier; on PostgreSQL nothing from it was applied unless it commits itself); run %s, correct the file, then %s",
-		m.URL.Addr(), v, name, m.cmd("db:force "+forceArg(prev)), m.cmd("db:migrate"))
+		m.URL.Addr(), v, name, m.Command("db:force "+forceArg(prev)), m.Command("db:migrate"))
 }
 
 // Rollback reverts the latest applied migration. It refuses (exit 4) when
@@ -332,7 +305,7 @@ func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
 		return from, after, m.failure(err, after, false)
 	}
 	to, _, err = version(s.mig)
-	m.logf("rolled back %s (version %d → %d)", x.Down, from, to)
+	m.Log("rolled back %s (version %d → %d)", x.Down, from, to)
 	return from, to, m.URL.ScrubErr(err)
 }
 

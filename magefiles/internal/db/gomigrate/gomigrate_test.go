@@ -3,6 +3,7 @@ package gomigrate
 import (
 	"context"
 	"errors"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/migrator"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -33,7 +34,7 @@ func newMigrator(t *testing.T, u pgurl.URL, files map[string]string) *Migrator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Migrator{URL: u, Dir: d, LockTimeout: 5 * time.Second}
+	return &Migrator{migrator.Options{URL: u, Dir: d, LockTimeout: 5 * time.Second}}
 }
 
 func connect(t *testing.T, u pgurl.URL) *pgx.Conn {

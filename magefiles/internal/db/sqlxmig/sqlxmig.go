@@ -22,6 +22,7 @@ import (
 	"crypto/sha512"
 	"errors"
 	"fmt"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/migrator"
 	"hash/crc32"
 	"strings"
 	"time"
@@ -30,7 +31,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pg"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 )
@@ -58,34 +58,7 @@ func LockKey(database string) int64 {
 }
 
 // Migrator applies Dir to the database at URL.
-type Migrator struct {
-	URL         pgurl.URL
-	Dir         *source.Dir
-	LockTimeout time.Duration // default 30s
-	Logf        func(format string, a ...any)
-	Show        func(path string) string
-	Cmd         func(target string) string
-}
-
-func (m *Migrator) logf(format string, a ...any) {
-	if m.Logf != nil {
-		m.Logf(format, a...)
-	}
-}
-
-func (m *Migrator) show(name string) string {
-	if m.Show != nil {
-		return m.Show(m.Dir.File(name))
-	}
-	return m.Dir.File(name)
-}
-
-func (m *Migrator) cmd(t string) string {
-	if m.Cmd != nil {
-		return m.Cmd(t)
-	}
-	return "mage " + t
-}
+type Migrator struct{ migrator.Options }
 
 // Row is one _sqlx_migrations row.
 type Row struct {
@@ -155,18 +128,18 @@ func (m *Migrator) Status(ctx context.Context, conn *pgx.Conn) (source.Status, e
 // versions without a file, changed files.
 func (m *Migrator) check(st source.Status) error {
 	if st.Dirty {
-		return fail.New(fail.Failed, "%s has a migration marked failed in %s (success = false); inspect it, delete that row, then run %s", m.URL.Addr(), Table, m.cmd("db:migrate"))
+		return fail.New(fail.Failed, "%s has a migration marked failed in %s (success = false); inspect it, delete that row, then run %s", m.URL.Addr(), Table, m.Command("db:migrate"))
 	}
 	if len(st.Missing) > 0 {
-		return fail.New(fail.Failed, "%s has applied migrations with no file in %s: %v (sqlx refuses this too); restore the files, or run %s on a dev database", m.URL.Addr(), m.Dir.Path, st.Missing, m.cmd("db:reset"))
+		return fail.New(fail.Failed, "%s has applied migrations with no file in %s: %v (sqlx refuses this too); restore the files, or run %s on a dev database", m.URL.Addr(), m.Dir.Path, st.Missing, m.Command("db:reset"))
 	}
 	if len(st.Drift) > 0 {
 		var names []string
 		for _, x := range st.Drift {
-			names = append(names, m.show(x.Up))
+			names = append(names, m.File(x.Up))
 		}
 		return fail.New(fail.Failed, "migration drift on %s: %s changed after being applied (checksum differs; sqlx reports VersionMismatch); restore the applied version (git log -p <file>) and put the change in a new migration, or run %s on a dev database",
-			m.URL.Addr(), strings.Join(names, ", "), m.cmd("db:reset"))
+			m.URL.Addr(), strings.Join(names, ", "), m.Command("db:reset"))
 	}
 	return nil
 }
@@ -187,7 +160,7 @@ func (m *Migrator) lock(ctx context.Context) (*pgx.Conn, *pg.Lock, error) {
 		return nil, nil, err
 	}
 	l, err := pg.Acquire(ctx, conn, "sqlx migration", LockKey(db), timeout, func(h pg.Holder) {
-		m.logf("waiting up to %s for the sqlx migration lock on %s, held by %s", timeout, m.URL.Addr(), h)
+		m.Log("waiting up to %s for the sqlx migration lock on %s, held by %s", timeout, m.URL.Addr(), h)
 	})
 	if err != nil {
 		conn.Close(ctx)
@@ -222,7 +195,7 @@ func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
 		if err := m.apply(ctx, conn, x); err != nil {
 			return applied, err
 		}
-		m.logf("applied %s", x.Up)
+		m.Log("applied %s", x.Up)
 		applied = append(applied, x)
 	}
 	return applied, nil
@@ -253,8 +226,8 @@ func (m *Migrator) apply(ctx context.Context, conn *pgx.Conn, x source.Migration
 		if noTx {
 			state = "the file runs outside a transaction (-- no-transaction): statements before the failing one were applied; check them before retrying"
 		}
-		return m.URL.ScrubErr(&pg.Failure{File: m.show(x.Up), SQL: body, Err: execErr, State: state,
-			Fix: fmt.Sprintf("correct %s, then run %s", m.show(x.Up), m.cmd("db:migrate"))})
+		return m.URL.ScrubErr(&pg.Failure{File: m.File(x.Up), SQL: body, Err: execErr, State: state,
+			Fix: fmt.Sprintf("correct %s, then run %s", m.File(x.Up), m.Command("db:migrate"))})
 	}
 	_, err = conn.Exec(ctx, `UPDATE _sqlx_migrations SET execution_time = $1 WHERE version = $2`, time.Since(start).Nanoseconds(), x.Version)
 	return m.URL.ScrubErr(err)
@@ -306,12 +279,12 @@ func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
 		return err
 	})
 	if err != nil {
-		return st.Version, st.Version, m.URL.ScrubErr(&pg.Failure{File: m.show(x.Down), SQL: body, Err: err,
+		return st.Version, st.Version, m.URL.ScrubErr(&pg.Failure{File: m.File(x.Down), SQL: body, Err: err,
 			State: "the down file ran in a transaction and was rolled back: nothing changed",
-			Fix:   fmt.Sprintf("correct %s, then run %s", m.show(x.Down), m.cmd("db:rollback"))})
+			Fix:   fmt.Sprintf("correct %s, then run %s", m.File(x.Down), m.Command("db:rollback"))})
 	}
 	to = m.Dir.Previous(x.Version)
-	m.logf("rolled back %s (version %d → %d)", x.Down, x.Version, to)
+	m.Log("rolled back %s (version %d → %d)", x.Down, x.Version, to)
 	return x.Version, to, nil
 }
 
@@ -319,5 +292,5 @@ var errNoForce = errors.New("sqlx never leaves a dirty version")
 
 // Force is not meaningful for sqlx: each file and its row commit together.
 func (m *Migrator) Force(context.Context, int64) error {
-	return fail.Wrap(fail.Config, errNoForce, "db:force is for the golang-migrate layout; with sqlx a failed file leaves no row behind: correct it and run %s", m.cmd("db:migrate"))
+	return fail.Wrap(fail.Config, errNoForce, "db:force is for the golang-migrate layout; with sqlx a failed file leaves no row behind: correct it and run %s", m.Command("db:migrate"))
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha512"
 	"errors"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/migrator"
 	"io"
 	"os"
 	"path/filepath"
@@ -56,7 +57,7 @@ func newMigrator(t *testing.T, u pgurl.URL, dir string) *Migrator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Migrator{URL: u, Dir: d, LockTimeout: 5 * time.Second}
+	return &Migrator{migrator.Options{URL: u, Dir: d, LockTimeout: 5 * time.Second}}
 }
 
 func connect(t *testing.T, u pgurl.URL) *pgx.Conn {

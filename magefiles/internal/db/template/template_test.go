@@ -2,6 +2,7 @@ package template
 
 import (
 	"context"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/migrator"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,7 +21,7 @@ var srv *dbtest.Server
 
 func TestMain(m *testing.M) { dbtest.Main(m, &srv) }
 
-func migrator(t *testing.T, calls *atomic.Int32) Migrate {
+func countingMigrate(t *testing.T, calls *atomic.Int32) Migrate {
 	dir := dbtest.WriteDir(t, map[string]string{
 		"0001_things.up.sql": "CREATE SCHEMA app;\nCREATE TABLE app.things (id int PRIMARY KEY, name text);\nINSERT INTO app.things VALUES (1, 'seed');\n",
 	})
@@ -31,7 +32,7 @@ func migrator(t *testing.T, calls *atomic.Int32) Migrate {
 	return func(ctx context.Context, u pgurl.URL) error {
 		calls.Add(1)
 		time.Sleep(100 * time.Millisecond) // widen the race window
-		_, err := (&gomigrate.Migrator{URL: u, Dir: d}).Up(ctx)
+		_, err := (&gomigrate.Migrator{Options: migrator.Options{URL: u, Dir: d}}).Up(ctx)
 		return err
 	}
 }
@@ -72,7 +73,7 @@ func TestEnsureAndClone(t *testing.T) {
 	ctx := context.Background()
 	admin := srv.URL("postgres")
 	var calls atomic.Int32
-	mig := migrator(t, &calls)
+	mig := countingMigrate(t, &calls)
 	hash := "aaaaaaaaaaaa0001"
 	var wg sync.WaitGroup
 	names := make([]string, 3)
@@ -135,7 +136,7 @@ func TestStaleTemplateDropped(t *testing.T) {
 	ctx := context.Background()
 	admin := srv.URL("postgres")
 	var calls atomic.Int32
-	mig := migrator(t, &calls)
+	mig := countingMigrate(t, &calls)
 	old, built, err := Ensure(ctx, admin, "bbbbbbbbbbbb", mig, Options{})
 	if err != nil || !built {
 		t.Fatal(built, err)

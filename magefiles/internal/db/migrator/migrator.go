@@ -1,0 +1,45 @@
+// Package migrator holds what the golang-migrate and sqlx migrators share:
+// the database and directory they work on, how long they wait for the
+// migration lock, and how they report progress and fixes.
+package migrator
+
+import (
+	"time"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
+)
+
+// Options configure a migrator. The zero values of the funcs are quiet,
+// show paths as they are and spell targets "mage <target>".
+type Options struct {
+	URL         pgurl.URL
+	Dir         *source.Dir
+	LockTimeout time.Duration                 // default 30s
+	Logf        func(format string, a ...any) // progress lines; nil = quiet
+	Show        func(path string) string      // how file paths appear in messages
+	Cmd         func(target string) string    // how a target is spelled in fixes
+}
+
+// Log prints a progress line when Logf is set.
+func (o Options) Log(format string, a ...any) {
+	if o.Logf != nil {
+		o.Logf(format, a...)
+	}
+}
+
+// File is how the migration file name appears in messages.
+func (o Options) File(name string) string {
+	if o.Show != nil {
+		return o.Show(o.Dir.File(name))
+	}
+	return o.Dir.File(name)
+}
+
+// Command spells a target for a fix, e.g. "mage db:force 3".
+func (o Options) Command(target string) string {
+	if o.Cmd != nil {
+		return o.Cmd(target)
+	}
+	return "mage " + target
+}
