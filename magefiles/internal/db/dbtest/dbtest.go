@@ -20,9 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/cluster"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/migrator"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pg"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 )
@@ -213,4 +217,25 @@ func (l *Log) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return strings.Join(l.Lines, "\n")
+}
+
+// Connect opens a connection to u, closed when the test ends.
+func Connect(t testing.TB, u pgurl.URL) *pgx.Conn {
+	t.Helper()
+	conn, err := pg.Connect(context.Background(), u, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// Options are migrator options for dir's migrations in layout at u.
+func Options(t testing.TB, u pgurl.URL, dir string, layout source.Layout) migrator.Options {
+	t.Helper()
+	d, err := source.Load(dir, layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return migrator.Options{URL: u, Dir: d, LockTimeout: 5 * time.Second}
 }

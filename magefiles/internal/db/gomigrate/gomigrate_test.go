@@ -3,7 +3,6 @@ package gomigrate
 import (
 	"context"
 	"errors"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/db/migrator"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,22 +28,7 @@ func TestMain(m *testing.M) { dbtest.Main(m, &srv) }
 
 func newMigrator(t *testing.T, u pgurl.URL, files map[string]string) *Migrator {
 	t.Helper()
-	dir := dbtest.WriteDir(t, files)
-	d, err := source.Load(dir, source.Migrate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Migrator{migrator.Options{URL: u, Dir: d, LockTimeout: 5 * time.Second}}
-}
-
-func connect(t *testing.T, u pgurl.URL) *pgx.Conn {
-	t.Helper()
-	conn, err := pg.Connect(context.Background(), u, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	return &Migrator{dbtest.Options(t, u, dbtest.WriteDir(t, files), source.Migrate)}
 }
 
 func count(t *testing.T, conn *pgx.Conn, q string) int {
@@ -93,7 +77,7 @@ func TestConcurrentUp(t *testing.T) {
 	if total != 3 {
 		t.Errorf("runs applied %v migrations in total, want 3 once", applied)
 	}
-	conn := connect(t, u)
+	conn := dbtest.Connect(t, u)
 	if n := count(t, conn, "SELECT count(*) FROM applied_log"); n != 3 {
 		t.Errorf("applied_log has %d rows, want 3", n)
 	}
@@ -111,7 +95,7 @@ func TestLockTimeout(t *testing.T) {
 	u := srv.NewDB(t)
 	m := newMigrator(t, u, threeFiles)
 	m.LockTimeout = 400 * time.Millisecond
-	holder := connect(t, u)
+	holder := dbtest.Connect(t, u)
 	var pid int
 	if err := holder.QueryRow(context.Background(), "SELECT pg_backend_pid() FROM (SELECT pg_advisory_lock($1)) x", pg.KeyFor("migrate")).Scan(&pid); err != nil {
 		t.Fatal(err)
@@ -148,7 +132,7 @@ func TestLockTimeout(t *testing.T) {
 func TestForeignMigrateLock(t *testing.T) {
 	u := srv.NewDB(t)
 	m := newMigrator(t, u, threeFiles)
-	holder := connect(t, u)
+	holder := dbtest.Connect(t, u)
 	id, _ := database.GenerateAdvisoryLockId(u.Database(), Schema, Table)
 	if _, err := holder.Exec(context.Background(), "SELECT pg_advisory_lock($1::bigint)", id); err != nil {
 		t.Fatal(err)
@@ -190,7 +174,7 @@ func TestFailingMigrationAndRecovery(t *testing.T) {
 	if strings.Contains(msg, "padding line") || strings.Count(msg, "\n") > 12 {
 		t.Errorf("report too long:\n%s", msg)
 	}
-	conn := connect(t, u)
+	conn := dbtest.Connect(t, u)
 	if n := count(t, conn, "SELECT count(*) FROM pg_tables WHERE tablename IN ('half_done', 'never')"); n != 0 {
 		t.Errorf("%d tables of the failed file exist; it should have been rolled back", n)
 	}
@@ -226,7 +210,7 @@ func TestFirstFileFailureFix(t *testing.T) {
 	if err := m.Force(context.Background(), -1); err != nil {
 		t.Fatal(err)
 	}
-	if v, dirty, _ := State(context.Background(), connect(t, u)); v != -1 || dirty {
+	if v, dirty, _ := State(context.Background(), dbtest.Connect(t, u)); v != -1 || dirty {
 		t.Errorf("state = %d dirty=%v, want none", v, dirty)
 	}
 }
@@ -247,7 +231,7 @@ func TestRollback(t *testing.T) {
 	if fail.Code(err) != fail.Refused || !strings.Contains(err.Error(), "0002_b.down.sql") {
 		t.Fatalf("err = %v (code %d)", err, fail.Code(err))
 	}
-	conn := connect(t, u)
+	conn := dbtest.Connect(t, u)
 	if v, _, _ := State(context.Background(), conn); v != 2 {
 		t.Fatalf("version moved to %d", v)
 	}
@@ -269,7 +253,7 @@ func TestRollback(t *testing.T) {
 func TestStatus(t *testing.T) {
 	u := srv.NewDB(t)
 	m := newMigrator(t, u, threeFiles)
-	conn := connect(t, u)
+	conn := dbtest.Connect(t, u)
 	st, err := m.Status(context.Background(), conn)
 	if err != nil || st.Version != -1 || len(st.Pending) != 3 {
 		t.Fatalf("before: %+v %v", st, err)

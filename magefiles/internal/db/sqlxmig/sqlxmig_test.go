@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha512"
 	"errors"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/db/migrator"
 	"io"
 	"os"
 	"path/filepath"
@@ -53,21 +52,7 @@ func newMigrator(t *testing.T, u pgurl.URL, dir string) *Migrator {
 	if err != nil || layout != source.SQLx {
 		t.Fatalf("layout %q, %v", layout, err)
 	}
-	d, err := source.Load(dir, layout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Migrator{migrator.Options{URL: u, Dir: d, LockTimeout: 5 * time.Second}}
-}
-
-func connect(t *testing.T, u pgurl.URL) *pgx.Conn {
-	t.Helper()
-	conn, err := pg.Connect(context.Background(), u, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	return &Migrator{dbtest.Options(t, u, dir, layout)}
 }
 
 // sha384 is computed here independently of the package's Checksum.
@@ -95,7 +80,7 @@ func TestApplyLikeSqlx(t *testing.T) {
 	if len(applied) != 3 {
 		t.Fatalf("applied %d, want 3", len(applied))
 	}
-	conn := connect(t, u)
+	conn := dbtest.Connect(t, u)
 	type row struct {
 		version     int64
 		description string
@@ -175,7 +160,7 @@ func TestDrift(t *testing.T) {
 	os.WriteFile(p, append(b, []byte("-- edited after it was applied\n")...), 0o644)
 	// editing a down file is not drift (sqlx checks the up file only)
 	os.WriteFile(filepath.Join(dir, "20240102000000_add_user_names.down.sql"), []byte("-- changed\n"), 0o644)
-	st, err := m.Status(context.Background(), connect(t, u))
+	st, err := m.Status(context.Background(), dbtest.Connect(t, u))
 	if err != nil || len(st.Drift) != 1 || st.Drift[0].Version != 20240102000000 {
 		t.Fatalf("drift = %+v, %v", st.Drift, err)
 	}
@@ -201,7 +186,7 @@ func TestFailure(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, err)
 		}
 	}
-	conn := connect(t, u)
+	conn := dbtest.Connect(t, u)
 	var rows, partial int
 	conn.QueryRow(context.Background(), `SELECT count(*) FROM _sqlx_migrations WHERE version = 20240104000000`).Scan(&rows)
 	conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_tables WHERE tablename = 'partial'`).Scan(&partial)
@@ -221,7 +206,7 @@ func TestLockKey(t *testing.T) {
 	u := srv.NewDB(t)
 	m := newMigrator(t, u, copyTestdata(t))
 	m.LockTimeout = 300 * time.Millisecond
-	holder := connect(t, u)
+	holder := dbtest.Connect(t, u)
 	if _, err := holder.Exec(context.Background(), `SELECT pg_advisory_lock($1)`, LockKey(u.Database())); err != nil {
 		t.Fatal(err)
 	}
@@ -254,11 +239,11 @@ func TestRollback(t *testing.T) {
 		t.Fatalf("%d → %d: %v", from, to, err)
 	}
 	var n int
-	connect(t, u2).QueryRow(context.Background(), `SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'name'`).Scan(&n)
+	dbtest.Connect(t, u2).QueryRow(context.Background(), `SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'name'`).Scan(&n)
 	if n != 0 {
 		t.Error("the down file did not run")
 	}
-	st, _ := m2.Status(context.Background(), connect(t, u2))
+	st, _ := m2.Status(context.Background(), dbtest.Connect(t, u2))
 	if len(st.Pending) != 1 || st.Version != 20240101000000 {
 		t.Errorf("status after rollback: %+v", st)
 	}
