@@ -21,7 +21,11 @@ func (r *Runner) Summary(w io.Writer, total time.Duration) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", indent(res), res.Status, durationOrDash(res), r.o.Redact(res.Note))
 	}
 	tw.Flush()
-	fmt.Fprintln(w, Totals(results, total))
+	line := Totals(results, total)
+	if r.o.DryRun {
+		line += " (dry run: commands were printed, not run)"
+	}
+	fmt.Fprintln(w, line)
 }
 
 // Markdown renders the results as a GitHub-flavoured table for
