@@ -45,14 +45,14 @@ func TestRust(s *session.S) run.Step {
 // DBSetup starts the local cluster when DATABASE_URL is local and nothing
 // answers, then creates and migrates the database.
 func DBSetup(s *session.S) run.Step {
-	return run.Step{Name: "db:setup", Do: func(ctx context.Context, _ *run.Runner) error { return db.Setup(ctx, s) }}
+	return run.Step{Name: "db:setup", Do: func(ctx context.Context, r *run.Runner) error { return db.Setup(ctx, s.On(r)) }}
 }
 
 // TestIntegration runs the PostgreSQL-backed tests on a clone of the
 // migrated template database.
 func TestIntegration(s *session.S) run.Step {
 	return run.Step{Name: "ci:testIntegration", Do: func(ctx context.Context, r *run.Runner) error {
-		return db.WithClone(ctx, s, "ci", func(url string) error {
+		return db.WithClone(ctx, s.On(r), "ci", func(url string) error {
 			return r.Serial(ctx, rust.Workspace(s).Integration(url))
 		})
 	}}

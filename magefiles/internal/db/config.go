@@ -102,6 +102,7 @@ func FromSession(s *session.S) (*Config, error) {
 		Root:          s.Paths.Root,
 		DryRun:        s.Run.DryRun(),
 		Log:           s.Run,
+		Out:           s.Run.Stdout(),
 	}, nil
 }
 

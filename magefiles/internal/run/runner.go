@@ -228,3 +228,7 @@ func Duration(d time.Duration) string {
 		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 	}
 }
+
+// Stdout is where this runner's step writes reports (prefixed in parallel
+// steps, collected per group in GitHub Actions).
+func (r *Runner) Stdout() io.Writer { return r.out }

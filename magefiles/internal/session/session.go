@@ -92,3 +92,12 @@ func appendFile(path, text string) error {
 	}
 	return f.Close()
 }
+
+// On returns a copy of the session whose runner is r: Go work inside a step
+// (database setup, say) then prints through the step's runner, prefixed and
+// grouped like the step's commands.
+func (s *S) On(r *run.Runner) *S {
+	c := *s
+	c.Run = r
+	return &c
+}
