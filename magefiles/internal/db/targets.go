@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -47,13 +48,9 @@ func (c *Config) Check(ctx context.Context) error {
 	if err != nil {
 		return u.ScrubErr(err)
 	}
-	m, _, err := c.migrator(u)
+	st, _, err := c.status(ctx, u, conn)
 	if err != nil {
 		return err
-	}
-	st, err := m.Status(ctx, conn)
-	if err != nil {
-		return u.ScrubErr(err)
 	}
 	w := c.out()
 	fmt.Fprintf(w, "server     PostgreSQL %s at %s\n", ver, u.Redacted())
@@ -61,6 +58,16 @@ func (c *Config) Check(ctx context.Context) error {
 	fmt.Fprintf(w, "migrations %s (%s layout)\n", describeVersion(st), st.Layout)
 	fmt.Fprintf(w, "pending    %d\n", len(st.Pending))
 	return statusProblem(st)
+}
+
+// status reads the migration state of the database conn is connected to.
+func (c *Config) status(ctx context.Context, u pgurl.URL, conn *pgx.Conn) (source.Status, *source.Dir, error) {
+	m, d, err := c.migrator(u)
+	if err != nil {
+		return source.Status{}, nil, err
+	}
+	st, err := m.Status(ctx, conn)
+	return st, d, u.ScrubErr(err)
 }
 
 func describeVersion(st source.Status) string {
@@ -331,13 +338,9 @@ func (c *Config) Status(ctx context.Context) error {
 		return c.unreachable(u, err)
 	}
 	defer conn.Close(ctx)
-	m, d, err := c.migrator(u)
+	st, d, err := c.status(ctx, u, conn)
 	if err != nil {
 		return err
-	}
-	st, err := m.Status(ctx, conn)
-	if err != nil {
-		return u.ScrubErr(err)
 	}
 	w := tabwriter.NewWriter(c.out(), 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "%s: %s, %d pending (%s, %s layout)\n", u.Addr(), describeVersion(st), len(st.Pending), c.show(d.Path), st.Layout)

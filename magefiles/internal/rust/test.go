@@ -37,9 +37,9 @@ func (sc Scope) Test(p Profile) run.Step {
 			return err
 		}
 		args := sc.nextestArgs(p)
-		if toolchain.Require(sc.s.PATH(), "cargo-nextest") != nil {
+		if missing := toolchain.Require(sc.s.PATH(), "cargo-nextest"); missing != nil {
 			if p.Name == "ci" {
-				return toolchain.Require(sc.s.PATH(), "cargo-nextest") // JUnit needs nextest
+				return missing // JUnit needs nextest
 			}
 			r.Warnf("cargo-nextest is not installed; falling back to `cargo test` (install: cargo install cargo-nextest --locked)")
 			args = sc.cargoTestArgs(p)

@@ -2,10 +2,11 @@ package toolchain
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 )
 
 // pgBinGlobs are where distributions keep PostgreSQL's server binaries when
@@ -26,27 +27,18 @@ func LookPath(pathEnv, bin string) (string, error) {
 	if pathEnv == "" {
 		pathEnv = os.Getenv("PATH")
 	}
-	for _, dir := range filepath.SplitList(pathEnv) {
-		if dir == "" {
-			continue
-		}
-		p := filepath.Join(dir, bin)
-		if isExecutable(p) {
+	p, err := run.LookPath(pathEnv, bin)
+	if err == nil || !isPostgresServerBin(bin) {
+		return p, err
+	}
+	for _, g := range pgBinGlobs {
+		dirs, _ := filepath.Glob(g)
+		sort.Sort(sort.Reverse(byVersion(dirs)))
+		if p, perr := run.LookPath(strings.Join(dirs, string(filepath.ListSeparator)), bin); perr == nil {
 			return p, nil
 		}
 	}
-	if isPostgresServerBin(bin) {
-		for _, g := range pgBinGlobs {
-			dirs, _ := filepath.Glob(g)
-			sort.Sort(sort.Reverse(byVersion(dirs)))
-			for _, d := range dirs {
-				if p := filepath.Join(d, bin); isExecutable(p) {
-					return p, nil
-				}
-			}
-		}
-	}
-	return "", &exec.Error{Name: bin, Err: exec.ErrNotFound}
+	return "", err
 }
 
 func isPostgresServerBin(bin string) bool {
@@ -55,11 +47,6 @@ func isPostgresServerBin(bin string) bool {
 		return true
 	}
 	return false
-}
-
-func isExecutable(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
 
 // byVersion orders paths like /usr/lib/postgresql/9/bin < .../15/bin by the
