@@ -26,6 +26,8 @@
 //! assert_eq!(app.handle(&Request::new("GET", "/nowhere")).status, 404);
 //! ```
 
+pub mod testing;
+
 use postgres::{Client, GenericClient};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

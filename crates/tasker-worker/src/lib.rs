@@ -29,6 +29,7 @@
 //! assert!(handlers.call("missing", &json!(1)).is_err());
 //! ```
 
+pub mod bridge;
 pub mod health;
 mod registry;
 
@@ -220,6 +221,12 @@ impl Worker {
         &self.worker_id
     }
 
+    /// Starts listening for NOTIFY on the queue, so that a send after this
+    /// call wakes [`Worker::wait_for_work`].
+    pub fn listen(&mut self) -> Result<()> {
+        Ok(self.mq.listen(&self.queue)?)
+    }
+
     /// Checks the connection with `SELECT 1`.
     pub fn ping(&mut self) -> Result<()> {
         Ok(self.mq.ping()?)
@@ -354,7 +361,7 @@ impl Worker {
     ) -> Result<RunStats> {
         let mut stats = RunStats::default();
         // Listen before the first read so no send can slip between the two.
-        self.mq.listen(&self.queue)?;
+        self.listen()?;
         while !stop.load(Ordering::SeqCst) {
             match self.claim_next(options.visibility_timeout)? {
                 Some(step) => match self.process(handlers, &step) {
