@@ -17,6 +17,7 @@ import (
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/python"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/rust"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
@@ -32,7 +33,7 @@ var Aliases = map[string]interface{}{
 }
 
 // areas are what the root aggregates fan out to; workers plug in here.
-var areas = []lang.Area{rust.Area{}}
+var areas = []lang.Area{rust.Area{}, lang.AsArea(python.Worker{})}
 
 // Check verifies every area: format check, lint and tests (Rust: rustfmt, clippy, nextest, doc tests).
 func Check(ctx context.Context) error { return fan(ctx, "check", lang.Check) }

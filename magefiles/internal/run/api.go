@@ -22,6 +22,10 @@ type Cmd struct {
 	Argv []string // program and arguments; Argv[0] is looked up in PATH
 	Dir  string   // working directory; must be absolute
 	Env  []string // KEY=VALUE pairs layered over the runner's base environment
+	// Filter, if set, wraps the output stdout goes to (e.g. to turn cargo's
+	// JSON messages into readable text and GitHub annotations); it is
+	// closed when the command ends.
+	Filter func(io.Writer) io.WriteCloser
 }
 
 // Options configure a Runner.

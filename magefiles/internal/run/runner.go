@@ -56,6 +56,9 @@ func New(o Options) *Runner {
 	return &Runner{o: o, out: o.Stdout, errw: o.Stderr, shared: &shared{heavy: make(chan struct{}, 1)}}
 }
 
+// GitHub reports whether output is for GitHub Actions (groups, annotations).
+func (r *Runner) GitHub() bool { return r.o.GitHub }
+
 // DryRun reports whether commands are printed instead of run.
 func (r *Runner) DryRun() bool { return r.o.DryRun }
 
@@ -97,7 +100,13 @@ func (r *Runner) Run(ctx context.Context, c Cmd) error {
 	}
 	r.line("▶", "%s", label)
 	start := time.Now()
-	err := r.exec(ctx, c, r.out, r.errw)
+	out := r.out
+	if c.Filter != nil {
+		f := c.Filter(r.out)
+		defer f.Close()
+		out = f
+	}
+	err := r.exec(ctx, c, out, r.errw)
 	took := time.Since(start)
 	if err != nil {
 		err = r.cmdError(c, err, took)

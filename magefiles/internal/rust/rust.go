@@ -6,6 +6,7 @@ package rust
 import (
 	"context"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/annotate"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
@@ -44,7 +45,11 @@ func (sc Scope) packages() []string {
 	if sc.crate != nil {
 		return []string{"-p", sc.crate.Package}
 	}
-	return []string{"--workspace"}
+	out := []string{"--workspace"}
+	for _, e := range workspace.Extensions {
+		out = append(out, "--exclude", e.Package)
+	}
+	return out
 }
 
 // cargo makes a step that runs one cargo command at the root after checking
@@ -55,13 +60,21 @@ func (sc Scope) cargo(action string, tools []string, args ...string) run.Step {
 
 // cargoEnv is cargo with extra environment variables for the command.
 func (sc Scope) cargoEnv(action string, tools, env []string, args ...string) run.Step {
+	return sc.cargoCmd(action, tools, func(*run.Runner) run.Cmd {
+		c := sc.s.Cmd(".", append([]string{"cargo"}, args...)...)
+		c.Env = env
+		return c
+	})
+}
+
+// cargoCmd is a heavy step running the cargo command cmd makes for the
+// step's runner, after checking the tools.
+func (sc Scope) cargoCmd(action string, tools []string, cmd func(*run.Runner) run.Cmd) run.Step {
 	return run.Step{Name: sc.name(action), Heavy: true, Do: func(ctx context.Context, r *run.Runner) error {
 		if err := toolchain.Require(sc.s.PATH(), append([]string{"cargo"}, tools...)...); err != nil {
 			return err
 		}
-		c := sc.s.Cmd(".", append([]string{"cargo"}, args...)...)
-		c.Env = env
-		return r.Run(ctx, c)
+		return r.Run(ctx, cmd(r))
 	}}
 }
 
@@ -99,8 +112,12 @@ func (sc Scope) fmtArgs(extra ...string) []string {
 }
 
 // Lint runs clippy on all targets and features with warnings denied.
+// In GitHub Actions its diagnostics also become annotations.
 func (sc Scope) Lint() run.Step {
-	return sc.cargo("lint", []string{"clippy"}, sc.with("clippy", "--all-targets", "--all-features", "--", "-D", "warnings")...)
+	args := sc.with("clippy", "--all-targets", "--all-features", "--", "-D", "warnings")
+	return sc.cargoCmd("lint", []string{"clippy"}, func(r *run.Runner) run.Cmd {
+		return annotate.CargoCmd(sc.s.Cmd(".", append([]string{"cargo"}, args...)...), r.GitHub())
+	})
 }
 
 // LintFix applies clippy's suggestions (a dirty tree is allowed).

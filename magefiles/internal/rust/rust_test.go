@@ -43,13 +43,13 @@ func TestWorkspaceAndCrateCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"rust:lint: cargo clippy --workspace --all-targets --all-features -- -D warnings  (in " + s.Paths.Root + ")",
+		"rust:lint: cargo clippy " + wsArgs + " --all-targets --all-features -- -D warnings  (in " + s.Paths.Root + ")",
 		"rust:format: cargo fmt --all -- --check",
 		"pgmq:lint: cargo clippy -p tasker-pgmq --all-targets --all-features -- -D warnings",
 		"pgmq:format: cargo fmt -p tasker-pgmq -- --check",
 		"pgmq:clean: cargo clean -p tasker-pgmq",
-		"rust:testDocs: cargo test --workspace --doc",
-		"rust:docs: 'RUSTDOCFLAGS=-D warnings' cargo doc --workspace --no-deps --document-private-items",
+		"rust:testDocs: cargo test " + wsArgs + " --doc",
+		"rust:docs: 'RUSTDOCFLAGS=-D warnings' cargo doc " + wsArgs + " --no-deps --document-private-items",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("dry run lacks %q:\n%s", want, out)
@@ -68,7 +68,7 @@ func TestWithoutNextestTestsFallBackWithAWarning(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "warning: cargo-nextest is not installed; falling back to `cargo test`") ||
-		!strings.Contains(out.String(), "cargo test --workspace --lib --bins --tests") {
+		!strings.Contains(out.String(), "cargo test "+wsArgs+" --lib --bins --tests") {
 		t.Fatalf("no visible fallback:\n%s", out)
 	}
 	// The ci profile needs nextest's JUnit: no silent fallback there.
@@ -89,7 +89,7 @@ func TestIntegrationRunsOnlyIgnoredTestsWithTheDatabase(t *testing.T) {
 	if err := s.Run.Serial(context.Background(), Workspace(s).Integration("postgresql://tasker:pw@127.0.0.1:5/clone_1")); err != nil {
 		t.Fatal(err)
 	}
-	if want := "DATABASE_URL=postgresql://tasker:pw@127.0.0.1:5/clone_1 cargo nextest run --workspace --run-ignored only"; !strings.Contains(out.String(), want) {
+	if want := "DATABASE_URL=postgresql://tasker:pw@127.0.0.1:5/clone_1 cargo nextest run " + wsArgs + " --run-ignored only"; !strings.Contains(out.String(), want) {
 		t.Fatalf("dry run lacks %q:\n%s", want, out)
 	}
 }
@@ -135,3 +135,6 @@ func TestRepositoryNextestConfigWritesJUnitForCI(t *testing.T) {
 		t.Fatalf("ci JUnit lands at %s, want %s (a doubled path is never uploaded)", got, want)
 	}
 }
+
+// wsArgs is the workspace selection: every member but the language workers' extensions.
+const wsArgs = "--workspace --exclude tasker-worker-python --exclude tasker-worker-ruby --exclude tasker-worker-typescript"

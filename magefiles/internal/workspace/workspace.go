@@ -84,6 +84,34 @@ var Crates = []Crate{
 	{Key: "rustWorker", Package: "tasker-worker-rust", Dir: "workers/rust", Service: "rust-worker"},
 }
 
+// Extension is a language worker's native extension crate. It is a
+// workspace member (one lock file, one target directory) but the rust:
+// targets leave it out: building it needs that language's headers, so the
+// worker's own targets build and lint it.
+type Extension struct {
+	Worker  string // the worker's key and namespace: "python"
+	Package string // "tasker-worker-python"
+	Dir     string // "workers/python"
+	Lib     string // the library's crate name: "tasker_worker_py"
+}
+
+// Extensions lists the language workers' native extension crates.
+var Extensions = []Extension{
+	{Worker: "python", Package: "tasker-worker-python", Dir: "workers/python", Lib: "tasker_worker_py"},
+	{Worker: "ruby", Package: "tasker-worker-ruby", Dir: "workers/ruby/ext/tasker_worker_rb", Lib: "tasker_worker_rb"},
+	{Worker: "typescript", Package: "tasker-worker-typescript", Dir: "workers/typescript/ffi", Lib: "tasker_worker_ts"},
+}
+
+// ExtensionFor returns the worker's extension crate.
+func ExtensionFor(worker string) Extension {
+	for _, e := range Extensions {
+		if e.Worker == worker {
+			return e
+		}
+	}
+	panic("workspace: no extension crate for worker " + worker)
+}
+
 // Services lists every service with its default port. 8084 is skipped on
 // purpose: GitHub's runners have Mono XSP4 listening there.
 var Services = []Service{

@@ -1,0 +1,142 @@
+// Package kit is the machinery the language workers share: steps that run
+// the worker's own tools, the native extension's build id, stamped
+// (skippable) setup and build steps, the freshness check and JUnit output.
+// Each worker package (python, ruby, typescript) describes its commands and
+// kit turns them into runner steps.
+package kit
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/stamp"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
+)
+
+// Kit is one worker in one session.
+type Kit struct {
+	S   *session.S
+	Ext workspace.Extension
+	Dir string   // the worker's directory, relative to the root: "workers/python"
+	Bin []string // the worker's own tool directories (a venv's bin), relative to the root
+}
+
+// PATH is the PATH the worker's tools run with: its own tool directories
+// first, then the session's PATH.
+func (k Kit) PATH() string {
+	parts := make([]string, 0, len(k.Bin)+1)
+	for _, b := range k.Bin {
+		parts = append(parts, k.S.Paths.Abs(b))
+	}
+	return strings.Join(append(parts, k.S.PATH()), string(os.PathListSeparator))
+}
+
+// Cmd is a command in the worker's directory with the worker's PATH.
+func (k Kit) Cmd(argv ...string) run.Cmd {
+	c := k.S.Cmd(k.Dir, argv...)
+	c.Env = []string{"PATH=" + k.PATH()}
+	return c
+}
+
+// Name is the step name for an action: "python:lint".
+func (k Kit) Name(action string) string { return k.Ext.Worker + ":" + action }
+
+// Tool is a step that checks tools (exit 3 naming the install command when
+// one is missing) and runs commands in order.
+func (k Kit) Tool(action string, tools []string, cmds ...run.Cmd) run.Step {
+	return k.Do(action, false, tools, func(ctx context.Context, r *run.Runner) error {
+		return RunAll(ctx, r, cmds...)
+	})
+}
+
+// RunAll runs commands in order, stopping at the first failure.
+func RunAll(ctx context.Context, r *run.Runner, cmds ...run.Cmd) error {
+	for _, c := range cmds {
+		if err := r.Run(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Do is a step that checks tools, then runs fn. Heavy steps compile.
+func (k Kit) Do(action string, heavy bool, tools []string, fn func(context.Context, *run.Runner) error) run.Step {
+	return run.Step{Name: k.Name(action), Heavy: heavy, Do: func(ctx context.Context, r *run.Runner) error {
+		if err := toolchain.Require(k.PATH(), tools...); err != nil {
+			return err
+		}
+		return fn(ctx, r)
+	}}
+}
+
+// Stamp is the worker's stamp for kind ("setup", "build").
+func (k Kit) Stamp(kind string) stamp.Stamp {
+	return stamp.Stamp{Path: k.S.Paths.State("stamps", k.Ext.Worker+"-"+kind)}
+}
+
+// Stamped is a step that is skipped while key(inputs) matches the stamp
+// saved by its last success and ok() holds (the output still exists).
+func (k Kit) Stamped(action string, heavy bool, tools []string, key func() (string, error), ok func(context.Context, *run.Runner) bool, fn func(context.Context, *run.Runner, string) error) run.Step {
+	st := k.Stamp(action)
+	return k.Do(action, heavy, tools, func(ctx context.Context, r *run.Runner) error {
+		want, err := key()
+		if err != nil {
+			return err
+		}
+		if !r.DryRun() && st.Matches(want) && ok(ctx, r) {
+			return run.Skip("up to date (" + want + ")")
+		}
+		if err := st.Clear(); err != nil {
+			return err
+		}
+		if err := fn(ctx, r, want); err != nil {
+			return err
+		}
+		if r.DryRun() {
+			return nil
+		}
+		return st.Save(want)
+	})
+}
+
+// Exists reports whether a path relative to the root exists.
+func (k Kit) Exists(rel string) bool {
+	_, err := os.Stat(k.S.Paths.Abs(rel))
+	return err == nil
+}
+
+// Remove deletes paths relative to the root (a no-op for missing ones).
+func (k Kit) Remove(r *run.Runner, rels ...string) error {
+	for _, rel := range rels {
+		if !k.Exists(rel) {
+			continue
+		}
+		r.Infof("removing %s", rel)
+		if r.DryRun() {
+			continue
+		}
+		if err := os.RemoveAll(k.S.Paths.Abs(rel)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LibraryFile is the file name cargo gives a cdylib: libNAME.so (.dylib on macOS).
+func LibraryFile(lib string) string {
+	if runtime.GOOS == "darwin" {
+		return "lib" + lib + ".dylib"
+	}
+	return "lib" + lib + ".so"
+}
+
+// Library is the extension cargo builds with profile ("debug" or "release").
+func (k Kit) Library(profile string) string {
+	return filepath.Join(k.S.TargetDir(profile), LibraryFile(k.Ext.Lib))
+}

@@ -1,0 +1,103 @@
+package kit
+
+import (
+	"context"
+	"strings"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/annotate"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/stamp"
+)
+
+// BuildIDEnv is the variable the extensions read at compile time
+// (option_env!) and report at run time as their BUILD_ID.
+const BuildIDEnv = "TASKER_BUILD_ID"
+
+// rustSource keeps the files that change what cargo builds.
+func rustSource(name string) bool {
+	return strings.HasSuffix(name, ".rs") || strings.HasSuffix(name, ".toml") || name == "Cargo.lock"
+}
+
+// BuildID hashes everything the extension is compiled from: the shared
+// crates, the extension crate and the workspace manifest and lock file.
+func (k Kit) BuildID() (string, error) {
+	return stamp.Hash(k.S.Paths.Root, rustSource, []string{"crates", k.Ext.Dir, "Cargo.toml", "Cargo.lock"})
+}
+
+// Cargo builds the extension crate with the build id compiled in.
+func (k Kit) Cargo(id string, release bool) run.Cmd {
+	c := k.S.Cmd(".", "cargo", "build", "-p", k.Ext.Package)
+	if release {
+		c.Argv = append(c.Argv, "--release")
+	}
+	c.Env = []string{BuildIDEnv + "=" + id}
+	return c
+}
+
+// Probe asks the language which extension it loads: the command prints
+// "<build id> <path>" on its first line.
+type Probe func() run.Cmd
+
+// Loaded runs the probe and returns the build id and path it reports.
+func (k Kit) Loaded(ctx context.Context, r *run.Runner, probe Probe) (id, path string, err error) {
+	out, err := r.Output(ctx, probe())
+	if err != nil {
+		return "", "", err
+	}
+	fields := strings.Fields(out)
+	if len(fields) < 2 {
+		return "", "", fail.New(fail.Failed, "%s: the extension probe printed %q, want \"<build id> <path>\"", k.Ext.Worker, out)
+	}
+	return fields[0], fields[1], nil
+}
+
+// Verify is the freshness check: the extension the language really loads
+// must report the build id of the current Rust sources. A stale copy that
+// shadows the fresh build is named, with what to do.
+func (k Kit) Verify(tools []string, probe Probe) run.Step {
+	return k.Do("verify", false, tools, func(ctx context.Context, r *run.Runner) error {
+		want, err := k.BuildID()
+		if err != nil {
+			return err
+		}
+		if r.DryRun() {
+			return r.Run(ctx, probe())
+		}
+		got, path, err := k.Loaded(ctx, r, probe)
+		if err != nil {
+			return fail.Wrap(fail.Failed, err, "%s cannot load its native extension; run `mage %s:build`", k.Ext.Worker, k.Ext.Worker)
+		}
+		if got != want {
+			return fail.New(fail.Failed,
+				"%s loads a stale native extension %s (build %s; the Rust sources are build %s): run `mage %s:build`, and delete that file if the build does not replace it",
+				k.Ext.Worker, path, got, want, k.Ext.Worker)
+		}
+		r.Infof("%s loads %s (build %s, current)", k.Ext.Worker, path, got)
+		return nil
+	})
+}
+
+// Fresh reports whether the probe sees the given build id.
+func (k Kit) Fresh(ctx context.Context, r *run.Runner, probe Probe, id string) bool {
+	got, _, err := k.Loaded(ctx, r, probe)
+	return err == nil && got == id
+}
+
+// Build is the stamped build step: skipped while the Rust sources hash to
+// the build id the language already loads; otherwise build(id) runs.
+func (k Kit) Build(tools []string, probe Probe, build func(context.Context, *run.Runner, string) error) run.Step {
+	fresh := func(ctx context.Context, r *run.Runner) bool {
+		id, err := k.BuildID()
+		return err == nil && k.Fresh(ctx, r, probe, id)
+	}
+	return k.Stamped("build", true, tools, k.BuildID, fresh, build)
+}
+
+// Lint runs clippy on the extension crate with warnings denied.
+func (k Kit) Lint() run.Step {
+	c := k.S.Cmd(".", "cargo", "clippy", "-p", k.Ext.Package, "--all-targets", "--", "-D", "warnings")
+	return k.Do("lintRust", true, []string{"cargo", "clippy"}, func(ctx context.Context, r *run.Runner) error {
+		return r.Run(ctx, annotate.CargoCmd(c, r.GitHub()))
+	})
+}

@@ -1,0 +1,174 @@
+// Package python plans the Python worker's tasks (workers/python): a
+// virtualenv with the dev tools, the pyo3 extension built by maturin into
+// it, ruff, mypy and pytest.
+package python
+
+import (
+	"context"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/stamp"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
+)
+
+// Worker is the Python worker.
+type Worker struct{}
+
+var _ lang.Worker = Worker{}
+
+const (
+	dir  = "workers/python"
+	venv = dir + "/.venv"
+	// requirements pins the dev tools; setup reruns when it changes.
+	requirements = "requirements-dev.txt"
+)
+
+func k(s *session.S) kit.Kit {
+	return kit.Kit{S: s, Ext: workspace.ExtensionFor("python"), Dir: dir, Bin: []string{venv + "/bin"}}
+}
+
+// python is the virtualenv's interpreter.
+func python(s *session.S) string { return s.Paths.Abs(venv, "bin", "python") }
+
+// probe prints the build id and file of the extension Python imports.
+func probe(s *session.S) kit.Probe {
+	return func() run.Cmd {
+		return k(s).Cmd(python(s), "-c", "import tasker_worker_py._native as n; print(n.BUILD_ID, n.__file__)")
+	}
+}
+
+func (Worker) Name() string { return "python" }
+
+// Setup makes workers/python/.venv and installs requirements-dev.txt into
+// it, with uv when installed, else venv and pip. Skipped while the
+// requirements and the interpreter are unchanged.
+func (Worker) Setup(s *session.S) []run.Step {
+	kt := k(s)
+	key := func() (string, error) {
+		return stamp.Hash(s.Paths.Abs(dir), nil, []string{requirements}, s.Env.Get("PATH"))
+	}
+	ready := func(context.Context, *run.Runner) bool { return kt.Exists(venv + "/bin/python") }
+	return []run.Step{kt.Stamped("setup", false, []string{"python3"}, key, ready, func(ctx context.Context, r *run.Runner, _ string) error {
+		if toolchain.Require(s.PATH(), "uv") == nil {
+			return kit.RunAll(ctx, r,
+				s.Cmd(dir, "uv", "venv", "--allow-existing", ".venv"),
+				s.Cmd(dir, "uv", "pip", "install", "--python", python(s), "-r", requirements))
+		}
+		return kit.RunAll(ctx, r,
+			s.Cmd(dir, "python3", "-m", "venv", ".venv"),
+			s.Cmd(dir, python(s), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", requirements))
+	})}
+}
+
+// Build installs the extension into the virtualenv with maturin develop,
+// with the Rust sources' build id compiled in. Skipped while Python
+// already imports that build.
+func (Worker) Build(s *session.S) []run.Step {
+	kt := k(s)
+	return []run.Step{kt.Build([]string{"maturin"}, probe(s), func(ctx context.Context, r *run.Runner, id string) error {
+		c := kt.Cmd("maturin", "develop", "--quiet")
+		c.Env = append(c.Env, kit.BuildIDEnv+"="+id, "VIRTUAL_ENV="+s.Paths.Abs(venv))
+		return r.Run(ctx, c)
+	})}
+}
+
+// BuildRelease builds an abi3 wheel under target/wheels.
+func (Worker) BuildRelease(s *session.S) []run.Step {
+	kt := k(s)
+	return []run.Step{kt.Do("buildRelease", true, []string{"maturin"}, func(ctx context.Context, r *run.Runner) error {
+		id, err := kt.BuildID()
+		if err != nil {
+			return err
+		}
+		c := kt.Cmd("maturin", "build", "--release", "--out", s.Paths.Abs("target", "wheels"))
+		c.Env = append(c.Env, kit.BuildIDEnv+"="+id)
+		return r.Run(ctx, c)
+	})}
+}
+
+func (Worker) Format(s *session.S) []run.Step {
+	kt := k(s)
+	return []run.Step{kt.Tool("format", []string{"ruff"}, kt.Cmd("ruff", "format", "--check", "."))}
+}
+
+func (Worker) FormatFix(s *session.S) []run.Step {
+	kt := k(s)
+	return []run.Step{kt.Tool("formatFix", []string{"ruff"}, kt.Cmd("ruff", "format", "."))}
+}
+
+// Lint runs ruff and clippy on the extension crate.
+func (Worker) Lint(s *session.S) []run.Step {
+	kt := k(s)
+	return []run.Step{kt.Tool("lint", []string{"ruff"}, kt.Cmd("ruff", "check", ".")), kt.Lint()}
+}
+
+func (Worker) LintFix(s *session.S) []run.Step {
+	kt := k(s)
+	return []run.Step{kt.Tool("lintFix", []string{"ruff"}, kt.Cmd("ruff", "check", "--fix", "."))}
+}
+
+func (Worker) Typecheck(s *session.S) []run.Step {
+	kt := k(s)
+	return []run.Step{kt.Tool("typecheck", []string{"mypy"}, kt.Cmd("mypy"))}
+}
+
+func (Worker) Verify(s *session.S) []run.Step {
+	return []run.Step{k(s).Verify(nil, probe(s))}
+}
+
+func pytest(s *session.S, args ...string) run.Cmd {
+	return k(s).Cmd(append([]string{"pytest"}, args...)...)
+}
+
+// Test runs the unit and FFI tests (integration tests: testIntegration).
+func (Worker) Test(s *session.S) []run.Step {
+	return []run.Step{k(s).Tool("test", []string{"pytest"}, pytest(s, "-m", "not integration"))}
+}
+
+func (Worker) TestFfi(s *session.S) []run.Step {
+	return []run.Step{k(s).Tool("testFfi", []string{"pytest"}, pytest(s, "-m", "ffi"))}
+}
+
+// TestCi runs the unit and FFI tests with a JUnit report.
+func (Worker) TestCi(s *session.S) []run.Step {
+	kt := k(s)
+	path := kt.JUnitPath("framework")
+	return []run.Step{kt.Do("testCi", false, []string{"pytest"}, func(ctx context.Context, r *run.Runner) error {
+		return kt.Reported(ctx, r, path, pytest(s, "-m", "not integration", "--junitxml="+path))
+	})}
+}
+
+func (Worker) TestIntegration(s *session.S, databaseURL string) []run.Step {
+	kt := k(s)
+	path := kt.JUnitPath("integration")
+	c := pytest(s, "-m", "integration", "--junitxml="+path)
+	c.Env = append(c.Env, "DATABASE_URL="+databaseURL)
+	return []run.Step{kt.Do("testIntegration", false, []string{"pytest"}, func(ctx context.Context, r *run.Runner) error {
+		return kt.Reported(ctx, r, path, c)
+	})}
+}
+
+// Clean removes the extension's build outputs, the installed extension's
+// stamps and the tool caches; the virtualenv stays (python:setup owns it).
+func (Worker) Clean(s *session.S) []run.Step {
+	kt := k(s)
+	return []run.Step{kt.Do("clean", false, nil, func(ctx context.Context, r *run.Runner) error {
+		if err := r.Run(ctx, s.Cmd(".", "cargo", "clean", "-p", kt.Ext.Package)); err != nil {
+			return err
+		}
+		if err := kt.Stamp("build").Clear(); err != nil {
+			return err
+		}
+		return kt.Remove(r, dir+"/.pytest_cache", dir+"/.mypy_cache", dir+"/.ruff_cache")
+	})}
+}
+
+// Run starts the worker process in the foreground (Ctrl-C stops it).
+func (Worker) Run(s *session.S) []run.Step {
+	kt := k(s)
+	return []run.Step{kt.Tool("run", nil, kt.Cmd(python(s), "-m", "tasker_worker_py"))}
+}

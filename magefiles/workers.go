@@ -1,0 +1,118 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/python"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+)
+
+// The language workers: each namespace calls the one lang.Worker interface.
+// Actions that load the native extension first run setup, build (skipped
+// when fresh) and the freshness check.
+
+// Python holds targets for workers/python (pyo3 extension via maturin, ruff, mypy, pytest).
+type Python mg.Namespace
+
+// Setup creates workers/python/.venv with the pinned dev tools (uv if installed, else venv + pip); skipped when unchanged.
+func (Python) Setup(ctx context.Context) error { return work(ctx, python.Worker{}, lang.Worker.Setup) }
+
+// Build installs the extension into the venv with maturin develop; skipped when the Rust sources did not change.
+func (Python) Build(ctx context.Context) error {
+	return work(ctx, python.Worker{}, planned(lang.Worker.Build))
+}
+
+// BuildRelease builds a release wheel into target/wheels.
+func (Python) BuildRelease(ctx context.Context) error {
+	return work(ctx, python.Worker{}, planned(lang.Worker.BuildRelease))
+}
+
+// Check runs format, lint, typecheck and the tests against a fresh build.
+func (Python) Check(ctx context.Context) error { return work(ctx, python.Worker{}, lang.WorkerCheck) }
+
+// Clean removes the extension's build outputs and the tool caches (the venv stays).
+func (Python) Clean(ctx context.Context) error { return work(ctx, python.Worker{}, lang.Worker.Clean) }
+
+// Fix runs formatFix then lintFix.
+func (Python) Fix(ctx context.Context) error { return work(ctx, python.Worker{}, lang.WorkerFix) }
+
+// Format checks formatting with ruff format --check.
+func (Python) Format(ctx context.Context) error {
+	return work(ctx, python.Worker{}, planned(lang.Worker.Format))
+}
+
+// FormatFix formats with ruff format.
+func (Python) FormatFix(ctx context.Context) error {
+	return work(ctx, python.Worker{}, planned(lang.Worker.FormatFix))
+}
+
+// Lint runs ruff check and clippy on the extension crate.
+func (Python) Lint(ctx context.Context) error {
+	return work(ctx, python.Worker{}, planned(lang.Worker.Lint))
+}
+
+// LintFix applies ruff's fixes.
+func (Python) LintFix(ctx context.Context) error {
+	return work(ctx, python.Worker{}, planned(lang.Worker.LintFix))
+}
+
+// Run starts the Python worker in the foreground (health on PYTHON_WORKER_PORT, default 8083); Ctrl-C stops it.
+func (Python) Run(ctx context.Context) error {
+	return work(ctx, python.Worker{}, loaded(lang.Worker.Run))
+}
+
+// Test runs the unit and FFI tests.
+func (Python) Test(ctx context.Context) error {
+	return work(ctx, python.Worker{}, loaded(lang.Worker.Test))
+}
+
+// TestCi runs the tests with a JUnit report at target/python-framework-results.xml.
+func (Python) TestCi(ctx context.Context) error {
+	return work(ctx, python.Worker{}, loaded(lang.Worker.TestCi))
+}
+
+// TestFfi runs the tests that call into the Rust extension.
+func (Python) TestFfi(ctx context.Context) error {
+	return work(ctx, python.Worker{}, loaded(lang.Worker.TestFfi))
+}
+
+// TestIntegration runs Python handlers through the Rust core against PostgreSQL (a clone of the migrated template).
+func (Python) TestIntegration(ctx context.Context) error { return integration(ctx, python.Worker{}) }
+
+// Typecheck runs mypy (strict).
+func (Python) Typecheck(ctx context.Context) error {
+	return work(ctx, python.Worker{}, planned(lang.Worker.Typecheck))
+}
+
+// work runs a worker's plan.
+func work(ctx context.Context, w lang.Worker, plan func(lang.Worker, *session.S) []run.Step) error {
+	return steps(ctx, func(s *session.S) []run.Step { return plan(w, s) })
+}
+
+// planned adds setup before an action.
+func planned(a lang.WorkerAction) lang.WorkerAction {
+	return func(w lang.Worker, s *session.S) []run.Step { return lang.Plan(w, s, a) }
+}
+
+// loaded adds setup, build and the freshness check before an action.
+func loaded(a lang.WorkerAction) lang.WorkerAction {
+	return func(w lang.Worker, s *session.S) []run.Step { return lang.Loaded(w, s, a) }
+}
+
+// integration runs a worker's integration tests on a fresh database clone.
+func integration(ctx context.Context, w lang.Worker) error {
+	return do(ctx, func(ctx context.Context, s *session.S) error {
+		return db.WithClone(ctx, s, w.Name(), func(url string) error {
+			return s.Run.Serial(ctx, lang.Loaded(w, s, func(w lang.Worker, s *session.S) []run.Step {
+				return w.TestIntegration(s, url)
+			})...)
+		})
+	})
+}
