@@ -4,38 +4,84 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 
 	"github.com/magefile/mage/mg"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/ci"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/services"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 )
 
-// CI holds the pipeline GitHub Actions runs; every step is also a desk target.
+// CI holds the pipeline GitHub Actions runs; every step is also a desk target. TASKER_CI_AREAS=python
+// (comma-separated) narrows any of them to some areas, as the matrix jobs do.
 type CI mg.Namespace
 
-// Flow runs the pipeline end to end and ends with a summary table: setup, code quality and db:setup,
-// Rust tests (JUnit), integration tests on PostgreSQL. With no server at a local DATABASE_URL it starts
-// the local cluster.
+// Flow runs the whole pipeline and ends with a summary table: setup, worker builds, code quality
+// alongside db:setup, Rust and worker tests (JUnit), integration tests on PostgreSQL and, with every
+// area selected, the end-to-end run; then merges the JUnit reports into target/junit.xml. With no
+// server at a local DATABASE_URL it starts the local cluster.
 func (CI) Flow(ctx context.Context) error {
-	return steps(ctx, func(s *session.S) []run.Step { return ci.Flow(s, areas) })
+	return pipeline(ctx, func(s *session.S, areas []lang.Pipeline) []run.Step {
+		var e2e *run.Step
+		if len(areas) == len(all) { // the end-to-end run needs every worker
+			step := e2eStep(s)
+			e2e = &step
+		}
+		return ci.Flow(s, areas, e2e)
+	})
 }
 
-// Setup installs toolchain pieces and dependencies (cargo-nextest when missing).
-func (CI) Setup(ctx context.Context) error {
-	return steps(ctx, func(s *session.S) []run.Step { return []run.Step{ci.Setup(s, areas)} })
-}
+// Setup installs toolchain pieces and dependencies (cargo-nextest when missing, venv, npm packages).
+func (CI) Setup(ctx context.Context) error { return ciStep(ctx, ci.Setup) }
 
-// CodeQuality checks formatting, runs clippy with warnings denied, builds the docs and runs cargo audit if installed.
+// BuildWorkers builds the Python, Ruby and TypeScript workers' native extensions.
+func (CI) BuildWorkers(ctx context.Context) error { return ciStep(ctx, ci.BuildWorkers) }
+
+// CodeQuality runs every format check and linter (clippy -D warnings, ruff, mypy, rubocop, biome, tsc),
+// the API docs and cargo audit if installed.
 func (CI) CodeQuality(ctx context.Context) error { return ciStep(ctx, ci.CodeQuality) }
 
 // TestRust runs the Rust tests with nextest's ci profile (JUnit under target/nextest/ci/) and the doc tests.
 func (CI) TestRust(ctx context.Context) error { return ciStep(ctx, ci.TestRust) }
 
-// TestIntegration runs the PostgreSQL-backed tests on a fresh clone of the migrated template database.
+// TestFramework runs the Python, Ruby and TypeScript tests with JUnit reports under target/.
+func (CI) TestFramework(ctx context.Context) error { return ciStep(ctx, ci.TestFramework) }
+
+// TestIntegration runs every area's PostgreSQL-backed tests on a fresh clone of the migrated template.
 func (CI) TestIntegration(ctx context.Context) error { return ciStep(ctx, ci.TestIntegration) }
 
-func ciStep(ctx context.Context, step func(*session.S) run.Step) error {
-	return steps(ctx, func(s *session.S) []run.Step { return []run.Step{step(s)} })
+// StartServices starts the stack for the end-to-end run (see services:start).
+func (CI) StartServices(ctx context.Context) error { return stackStep(ctx, services.Stack.Start) }
+
+// StopServices stops the stack (see services:stop).
+func (CI) StopServices(ctx context.Context) error { return stackStep(ctx, services.Stack.Stop) }
+
+// TestE2e starts the stack, runs the end-to-end tests and always stops it (see rust:testE2e).
+func (CI) TestE2e(ctx context.Context) error { return stackStep(ctx, services.Stack.E2E) }
+
+// Matrix prints the GitHub Actions matrix (JSON) of the jobs ci:flow runs, one per area.
+func (CI) Matrix() { fmt.Println(ci.Matrix(all)) }
+
+// pipeline runs the steps plan makes for the selected areas, then merges
+// whatever JUnit reports they wrote (also after a failure).
+func pipeline(ctx context.Context, plan func(*session.S, []lang.Pipeline) []run.Step) error {
+	return do(ctx, func(ctx context.Context, s *session.S) error {
+		selected, err := ci.Select(s, all)
+		if err != nil {
+			return err
+		}
+		err = s.Run.Serial(ctx, plan(s, selected)...)
+		if merr := ci.MergeReports(s, s.Run, selected); merr != nil {
+			fmt.Fprintf(os.Stderr, "could not merge the JUnit reports: %v\n", merr)
+		}
+		return err
+	})
+}
+
+func ciStep(ctx context.Context, step func(*session.S, []lang.Pipeline) run.Step) error {
+	return pipeline(ctx, func(s *session.S, a []lang.Pipeline) []run.Step { return []run.Step{step(s, a)} })
 }

@@ -32,8 +32,11 @@ var Aliases = map[string]interface{}{
 	"b": Build,
 }
 
-// areas are what the root aggregates fan out to; workers plug in here.
-var areas = []lang.Area{rust.Area{}, lang.AsArea(python.Worker{})}
+// workers are the language workers; a new one plugs in here.
+var workers = []lang.Worker{python.Worker{}}
+
+// all are the areas the root aggregates and CI fan out to.
+var all = append([]lang.Pipeline{rust.Area{}}, lang.AsAreas(workers)...)
 
 // Check verifies every area: format check, lint and tests (Rust: rustfmt, clippy, nextest, doc tests).
 func Check(ctx context.Context) error { return fan(ctx, "check", lang.Check) }
@@ -64,7 +67,7 @@ func PreCommit(ctx context.Context) error {
 // PrePush is the git pre-push gate: the full check, doc tests included, and the API docs.
 func PrePush(ctx context.Context) error {
 	return steps(ctx, func(s *session.S) []run.Step {
-		return append(lang.Fan(s, "check", lang.Check, areas...), rust.Workspace(s).Docs())
+		return append(lang.Fan(s, "check", lang.Check, lang.Areas(all)...), rust.Workspace(s).Docs())
 	})
 }
 
@@ -104,6 +107,6 @@ func steps(ctx context.Context, plan func(*session.S) []run.Step) error {
 // fan runs one root action across the areas, in parallel (compiles take turns).
 func fan(ctx context.Context, verb string, action lang.Action) error {
 	return do(ctx, func(ctx context.Context, s *session.S) error {
-		return s.Run.Parallel(ctx, lang.Fan(s, verb, action, areas...)...)
+		return s.Run.Parallel(ctx, lang.Fan(s, verb, action, lang.Areas(all)...)...)
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/rust"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/services"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 )
 
@@ -74,6 +75,10 @@ func (Rust) TestIntegration(ctx context.Context) error {
 		})
 	})
 }
+
+// TestE2e is self-contained: db:setup, services:start (building what is stale), the end-to-end tests
+// (tests/e2e: one round trip per worker namespace), then services:stop, also on failure or Ctrl-C.
+func (Rust) TestE2e(ctx context.Context) error { return stackStep(ctx, services.Stack.E2E) }
 
 func testWith(p rust.Profile) func(rust.Scope) run.Step {
 	return func(sc rust.Scope) run.Step { return sc.Test(p) }

@@ -5,41 +5,91 @@ package ci
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/rust"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
 )
 
-// Setup installs toolchain pieces and dependencies (cargo-nextest included).
-func Setup(s *session.S, areas []lang.Area) run.Step {
-	return composite("ci:setup", lang.Fan(s, "setup", lang.Setup, areas...))
-}
+// AreasEnv narrows the pipeline to some areas ("rust,python"); CI's matrix
+// jobs set it to one area each. Empty means every area.
+const AreasEnv = "TASKER_CI_AREAS"
 
-// CodeQuality is format check, clippy with warnings denied, the API docs and
-// cargo audit when it is installed (reported as skipped otherwise).
-func CodeQuality(s *session.S) run.Step {
-	ws := rust.Workspace(s)
-	return composite("ci:codeQuality", []run.Step{ws.Format(), ws.Lint(), ws.Docs(), Audit(s)})
-}
-
-// Audit checks Cargo.lock against the RustSec advisory database.
-func Audit(s *session.S) run.Step {
-	return run.Step{Name: "rust:audit", Do: func(ctx context.Context, r *run.Runner) error {
-		if toolchain.Require(s.PATH(), "cargo-audit") != nil {
-			return run.Skip("cargo-audit is not installed (cargo install cargo-audit --locked)")
+// Select returns the areas AreasEnv names, in registry order (all when it
+// is unset). An unknown name is a configuration error listing the valid ones.
+func Select(s *session.S, all []lang.Pipeline) ([]lang.Pipeline, error) {
+	want := strings.TrimSpace(s.Env.Get(AreasEnv))
+	if want == "" {
+		return all, nil
+	}
+	var names []string
+	for _, a := range all {
+		names = append(names, a.Name())
+	}
+	var out []lang.Pipeline
+	for _, n := range strings.Split(want, ",") {
+		i := slices.Index(names, strings.TrimSpace(n))
+		if i < 0 {
+			return nil, fail.New(fail.Config, "%s=%q: unknown area %q; valid areas: %s", AreasEnv, want, n, strings.Join(names, ", "))
 		}
-		return r.Run(ctx, s.Cmd(".", "cargo", "audit"))
-	}}
+		out = append(out, all[i])
+	}
+	return out, nil
 }
 
-// TestRust runs the workspace tests with the ci profile (JUnit) and the doc tests.
-func TestRust(s *session.S) run.Step {
-	ws := rust.Workspace(s)
-	return composite("ci:testRust", []run.Step{ws.TestCi(), ws.TestDocs()})
+// Matrix is the GitHub Actions matrix of the jobs Flow runs: one per area,
+// each running `ci:flow` with AreasEnv set to it.
+func Matrix(all []lang.Pipeline) string {
+	type job struct {
+		Area string `json:"area"`
+	}
+	var m struct {
+		Include []job `json:"include"`
+	}
+	for _, a := range all {
+		m.Include = append(m.Include, job{Area: a.Name()})
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// Setup installs every area's toolchain pieces and dependencies
+// (cargo-nextest, the Python venv, npm packages, ...).
+func Setup(s *session.S, areas []lang.Pipeline) run.Step {
+	return composite("ci:setup", fan(s, "setup", lang.Setup, areas))
+}
+
+// BuildWorkers builds the language workers' native extensions (the Rust
+// workspace itself is built by its lint and test steps).
+func BuildWorkers(s *session.S, areas []lang.Pipeline) run.Step {
+	return composite("ci:buildWorkers", fan(s, "build", lang.Build, workers(areas)))
+}
+
+// CodeQuality is every area's format check, lint and type check; for Rust
+// also the API docs and cargo audit (skipped when not installed).
+func CodeQuality(s *session.S, areas []lang.Pipeline) run.Step {
+	var steps []run.Step
+	for _, a := range areas {
+		steps = append(steps, a.Quality(s)...)
+	}
+	return composite("ci:codeQuality", steps)
+}
+
+// TestRust runs the Rust tests with nextest's ci profile (JUnit) and the doc tests.
+func TestRust(s *session.S, areas []lang.Pipeline) run.Step {
+	return composite("ci:testRust", testCi(s, rust(areas)))
+}
+
+// TestFramework runs each language worker's tests with a JUnit report.
+func TestFramework(s *session.S, areas []lang.Pipeline) run.Step {
+	return composite("ci:testFramework", testCi(s, workers(areas)))
 }
 
 // DBSetup starts the local cluster when DATABASE_URL is local and nothing
@@ -48,23 +98,81 @@ func DBSetup(s *session.S) run.Step {
 	return run.Step{Name: "db:setup", Do: func(ctx context.Context, r *run.Runner) error { return db.Setup(ctx, s.On(r)) }}
 }
 
-// TestIntegration runs the PostgreSQL-backed tests on a clone of the
-// migrated template database.
-func TestIntegration(s *session.S) run.Step {
+// TestIntegration runs every area's PostgreSQL-backed tests on one clone
+// of the migrated template database.
+func TestIntegration(s *session.S, areas []lang.Pipeline) run.Step {
 	return run.Step{Name: "ci:testIntegration", Do: func(ctx context.Context, r *run.Runner) error {
 		return db.WithClone(ctx, s.On(r), "ci", func(url string) error {
-			return r.Serial(ctx, rust.Workspace(s).Integration(url))
+			var steps []run.Step
+			for _, a := range areas {
+				steps = append(steps, a.Integration(s, url)...)
+			}
+			return r.Serial(ctx, steps...)
 		})
 	}}
 }
 
-// Flow is the whole pipeline: setup; code quality alongside the database
-// setup; the Rust tests; the integration tests.
-func Flow(s *session.S, areas []lang.Area) []run.Step {
+// Flow is the pipeline: setup; the workers' builds; code quality alongside
+// the database setup; the Rust tests; the workers' tests; the integration
+// tests; then the end-to-end run when e2e is given (every area selected).
+func Flow(s *session.S, areas []lang.Pipeline, e2e *run.Step) []run.Step {
 	prepare := run.Step{Name: "ci:prepare", Do: func(ctx context.Context, r *run.Runner) error {
-		return r.Parallel(ctx, CodeQuality(s), DBSetup(s))
+		return r.Parallel(ctx, CodeQuality(s, areas), DBSetup(s))
 	}}
-	return []run.Step{Setup(s, areas), prepare, TestRust(s), TestIntegration(s)}
+	steps := []run.Step{Setup(s, areas), BuildWorkers(s, areas), prepare, TestRust(s, areas), TestFramework(s, areas), TestIntegration(s, areas)}
+	if e2e != nil {
+		steps = append(steps, *e2e)
+	}
+	return steps
+}
+
+// MergedReport is where MergeReports writes the one JUnit report CI uploads.
+func MergedReport(s *session.S) string { return s.Paths.Abs("target", "junit.xml") }
+
+// MergeReports merges the areas' JUnit reports that exist into
+// MergedReport, labelled by area, and says what went in.
+func MergeReports(s *session.S, r *run.Runner, areas []lang.Pipeline) error {
+	var inputs []junit.Input
+	for _, a := range areas {
+		for _, p := range a.Reports(s) {
+			if _, err := os.Stat(p); err == nil {
+				inputs = append(inputs, junit.Input{Label: a.Name(), Path: p})
+			}
+		}
+	}
+	if len(inputs) == 0 || r.DryRun() {
+		return nil
+	}
+	out := MergedReport(s)
+	if err := junit.Merge(out, inputs); err != nil {
+		return err
+	}
+	merged, err := junit.Read(out)
+	if err != nil {
+		return err
+	}
+	r.Infof("JUnit: %d reports merged into %s (%s)", len(inputs), out, merged.Summary())
+	return nil
+}
+
+func fan(s *session.S, verb string, action lang.Action, areas []lang.Pipeline) []run.Step {
+	return lang.Fan(s, verb, action, lang.Areas(areas)...)
+}
+
+func testCi(s *session.S, areas []lang.Pipeline) []run.Step {
+	var steps []run.Step
+	for _, a := range areas {
+		steps = append(steps, a.TestCi(s)...)
+	}
+	return steps
+}
+
+func rust(areas []lang.Pipeline) []lang.Pipeline {
+	return slices.DeleteFunc(slices.Clone(areas), func(a lang.Pipeline) bool { return a.Name() != "rust" })
+}
+
+func workers(areas []lang.Pipeline) []lang.Pipeline {
+	return slices.DeleteFunc(slices.Clone(areas), func(a lang.Pipeline) bool { return a.Name() == "rust" })
 }
 
 func composite(name string, steps []run.Step) run.Step {

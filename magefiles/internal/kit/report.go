@@ -9,13 +9,14 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/annotate"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 )
 
 // JUnitPath is where the worker's CI test report goes, under the root's
 // target/: "target/python-framework-results.xml" for kind "framework".
 func (k Kit) JUnitPath(kind string) string {
-	return k.S.Paths.Abs("target", k.Ext.Worker+"-"+kind+"-results.xml")
+	return lang.ReportPath(k.S.Paths.Root, k.Ext.Worker, kind)
 }
 
 // Reported runs c, which writes a JUnit report at path, then checks the

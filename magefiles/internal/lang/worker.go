@@ -36,6 +36,9 @@ type Worker interface {
 	Clean(s *session.S) []run.Step
 	// Run starts the worker process in the foreground.
 	Run(s *session.S) []run.Step
+	// Serve is the worker process's command: Run runs it in the
+	// foreground, the services supervisor in the background.
+	Serve(s *session.S) run.Cmd
 }
 
 // WorkerAction selects one of a Worker's plans.
@@ -65,8 +68,17 @@ func WorkerFix(w Worker, s *session.S) []run.Step {
 	return concat(w.Setup(s), w.FormatFix(s), w.LintFix(s))
 }
 
-// AsArea makes a Worker one of the root aggregates' areas.
-func AsArea(w Worker) Area { return workerArea{w} }
+// AsArea makes a Worker one of the root aggregates' areas and a CI pipeline part.
+func AsArea(w Worker) Pipeline { return workerArea{w} }
+
+// AsAreas is AsArea for each worker.
+func AsAreas(ws []Worker) []Pipeline {
+	out := make([]Pipeline, len(ws))
+	for i, w := range ws {
+		out[i] = AsArea(w)
+	}
+	return out
+}
 
 type workerArea struct{ w Worker }
 

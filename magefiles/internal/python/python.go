@@ -168,7 +168,9 @@ func (Worker) Clean(s *session.S) []run.Step {
 }
 
 // Run starts the worker process in the foreground (Ctrl-C stops it).
-func (Worker) Run(s *session.S) []run.Step {
-	kt := k(s)
-	return []run.Step{kt.Tool("run", nil, kt.Cmd(python(s), "-m", "tasker_worker_py"))}
+func (w Worker) Run(s *session.S) []run.Step {
+	return []run.Step{k(s).Tool("run", nil, w.Serve(s))}
 }
+
+// Serve is `python -m tasker_worker_py` in the virtualenv.
+func (Worker) Serve(s *session.S) run.Cmd { return k(s).Cmd(python(s), "-m", "tasker_worker_py") }

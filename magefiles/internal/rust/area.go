@@ -12,7 +12,7 @@ import (
 // Area is the Rust workspace's share of the root aggregates.
 type Area struct{}
 
-var _ lang.Area = Area{}
+var _ lang.Pipeline = Area{}
 
 func (Area) Name() string { return "rust" }
 
@@ -25,6 +25,43 @@ func (Area) Test(s *session.S) []run.Step {
 }
 func (Area) Fix(s *session.S) []run.Step   { return Workspace(s).Fix() }
 func (Area) Clean(s *session.S) []run.Step { return []run.Step{Workspace(s).Clean()} }
+
+// Quality is the format check, clippy with warnings denied, the API docs
+// and cargo audit when it is installed (reported as skipped otherwise).
+func (Area) Quality(s *session.S) []run.Step {
+	ws := Workspace(s)
+	return []run.Step{ws.Format(), ws.Lint(), ws.Docs(), Audit(s)}
+}
+
+// TestCi runs the tests with nextest's ci profile (JUnit) and the doc tests.
+func (Area) TestCi(s *session.S) []run.Step {
+	ws := Workspace(s)
+	return []run.Step{ws.TestCi(), ws.TestDocs()}
+}
+
+func (Area) Integration(s *session.S, url string) []run.Step {
+	return []run.Step{Workspace(s).Integration(url)}
+}
+
+// Reports is nextest's ci JUnit report.
+func (Area) Reports(s *session.S) []string {
+	path, err := JUnitPath(s.Paths.Abs(".config", "nextest.toml"), s.Paths.Root, "ci")
+	if err != nil || path == "" {
+		return nil
+	}
+	return []string{path}
+}
+
+// Audit checks Cargo.lock against the RustSec advisory database; skipped
+// when cargo-audit is not installed.
+func Audit(s *session.S) run.Step {
+	return run.Step{Name: "rust:audit", Do: func(ctx context.Context, r *run.Runner) error {
+		if toolchain.Require(s.PATH(), "cargo-audit") != nil {
+			return run.Skip("cargo-audit is not installed (cargo install cargo-audit --locked)")
+		}
+		return r.Run(ctx, s.Cmd(".", "cargo", "audit"))
+	}}
+}
 
 // Setup checks the Rust toolchain, installs cargo-nextest when it is
 // missing, and fetches the workspace's dependencies.

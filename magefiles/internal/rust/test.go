@@ -19,6 +19,7 @@ import (
 type Profile struct {
 	Name        string   // nextest profile: "" (default), "ci" or "local"
 	Integration bool     // run only the tests marked #[ignore] because they need PostgreSQL
+	E2E         bool     // run only the end-to-end tests (tests/e2e), against running services
 	Env         []string // extra environment, e.g. a per-run DATABASE_URL
 }
 
@@ -27,6 +28,8 @@ type Profile struct {
 func (sc Scope) Test(p Profile) run.Step {
 	action := "test"
 	switch {
+	case p.E2E:
+		action = "testE2e"
 	case p.Integration:
 		action = "testIntegration"
 	case p.Name == "ci":
@@ -50,13 +53,24 @@ func (sc Scope) Test(p Profile) run.Step {
 	}}
 }
 
+// e2ePackage holds the end-to-end tests; they are ignored like the
+// integration tests but need the services running, so integration runs
+// leave them out and E2E runs select only them (a nextest filterset).
+const e2ePackage = "tasker-e2e"
+
 func (sc Scope) nextestArgs(p Profile) []string {
 	args := append([]string{"cargo", "nextest"}, sc.with("run")...)
+	if p.E2E {
+		args = []string{"cargo", "nextest", "run", "-p", e2ePackage}
+	}
 	if p.Name != "" {
 		args = append(args, "--profile", p.Name)
 	}
-	if p.Integration {
-		args = append(args, "--run-ignored", "only")
+	switch {
+	case p.E2E:
+		args = append(args, "--run-ignored", "only", "-E", "package("+e2ePackage+")")
+	case p.Integration:
+		args = append(args, "--run-ignored", "only", "-E", "not package("+e2ePackage+")")
 	}
 	return args
 }
@@ -65,7 +79,13 @@ func (sc Scope) nextestArgs(p Profile) []string {
 // tests, which have their own step).
 func (sc Scope) cargoTestArgs(p Profile) []string {
 	args := append([]string{"cargo"}, sc.with("test", "--lib", "--bins", "--tests")...)
-	if p.Integration {
+	switch {
+	case p.E2E:
+		args = []string{"cargo", "test", "-p", e2ePackage, "--tests"}
+	case p.Integration && sc.crate == nil:
+		args = append(args, "--exclude", e2ePackage)
+	}
+	if p.Integration || p.E2E {
 		args = append(args, "--", "--ignored")
 	}
 	return args
@@ -160,4 +180,10 @@ func (sc Scope) TestCi() run.Step {
 // Integration runs the tests that need PostgreSQL against databaseURL.
 func (sc Scope) Integration(databaseURL string) run.Step {
 	return sc.Test(Profile{Integration: true, Env: []string{"DATABASE_URL=" + databaseURL}})
+}
+
+// E2E runs the end-to-end tests against the services listening at the
+// configured ports (env adds e.g. ORCHESTRATION_PORT).
+func (sc Scope) E2E(env []string) run.Step {
+	return sc.Test(Profile{E2E: true, Env: env})
 }

@@ -1,0 +1,203 @@
+// Package services plans the local stack: the orchestration service and
+// every worker, started by the supervisor (internal/svc) after what they
+// run is built, and the end-to-end run that uses them.
+package services
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/rust"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/svc"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
+)
+
+// TimeoutEnv overrides each service's own health timeout (a Go duration).
+const TimeoutEnv = "TASKER_SERVICE_TIMEOUT"
+
+// rustBinaries are the Rust services: the service name and its package.
+var rustBinaries = []struct{ service, pkg string }{
+	{"orchestration", "tasker-orchestration"},
+	{"rust-worker", "tasker-worker-rust"},
+}
+
+// Stack is the services of one session.
+type Stack struct {
+	S       *session.S
+	Workers []lang.Worker
+}
+
+// Port is a service's port: its variable (ORCHESTRATION_PORT, ...) or the default.
+func (st Stack) Port(name string) (int, error) {
+	def, err := workspace.ServiceByName(name)
+	if err != nil {
+		return 0, err
+	}
+	v := st.S.Env.Get(def.PortEnv)
+	if v == "" {
+		return def.Port, nil
+	}
+	p, err := strconv.Atoi(v)
+	if err != nil || p < 1 || p > 65535 {
+		return 0, fail.New(fail.Config, "%s=%q is not a port (1-65535)", def.PortEnv, v)
+	}
+	return p, nil
+}
+
+// Specs lists every service for the supervisor: orchestration first, the
+// workers once it is healthy.
+func (st Stack) Specs() ([]svc.Spec, error) {
+	timeout := 30 * time.Second
+	if v := st.S.Env.Get(TimeoutEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, fail.New(fail.Config, "%s=%q is not a duration (e.g. 45s)", TimeoutEnv, v)
+		}
+		timeout = d
+	}
+	var specs []svc.Spec
+	add := func(name string, c run.Cmd) error {
+		port, err := st.Port(name)
+		if err != nil {
+			return err
+		}
+		spec := svc.Spec{Name: name, Cmd: c, Port: port, Service: name, Timeout: timeout}
+		if name != "orchestration" {
+			spec.After = []string{"orchestration"}
+		}
+		specs = append(specs, spec)
+		return nil
+	}
+	for _, b := range rustBinaries {
+		if err := add(b.service, st.S.Cmd(".", st.S.TargetDir("debug", b.pkg))); err != nil {
+			return nil, err
+		}
+	}
+	for _, w := range st.Workers {
+		if err := add(w.Name()+"-worker", w.Serve(st.S)); err != nil {
+			return nil, err
+		}
+	}
+	return specs, nil
+}
+
+// Build makes what the services run current: the database, the Rust
+// binaries and each worker (setup, build, freshness check); each part is
+// skipped or incremental when nothing changed.
+func (st Stack) Build() []run.Step {
+	s := st.S
+	cargo := s.Cmd(".", "cargo", "build")
+	for _, b := range rustBinaries {
+		cargo.Argv = append(cargo.Argv, "-p", b.pkg)
+	}
+	steps := []run.Step{
+		{Name: "db:setup", Do: func(ctx context.Context, r *run.Runner) error { return db.Setup(ctx, s.On(r)) }},
+		{Name: "rust:buildServices", Heavy: true, Do: func(ctx context.Context, r *run.Runner) error { return r.Run(ctx, cargo) }},
+	}
+	for _, w := range st.Workers {
+		steps = append(steps, lang.Loaded(w, s, func(lang.Worker, *session.S) []run.Step { return nil })...)
+	}
+	return steps
+}
+
+// Supervisor is the session's supervisor.
+func (st Stack) Supervisor(r *run.Runner) *svc.Supervisor { return svc.New(r, st.S.Paths) }
+
+// Start is services:start: build, then start every service and wait until
+// each is healthy.
+func (st Stack) Start() run.Step {
+	return run.Step{Name: "services:start", Do: func(ctx context.Context, r *run.Runner) error {
+		specs, err := st.Specs()
+		if err != nil {
+			return err
+		}
+		if err := r.Serial(ctx, st.Build()...); err != nil {
+			return err
+		}
+		return st.Supervisor(r).Start(ctx, specs)
+	}}
+}
+
+// Stop is services:stop.
+func (st Stack) Stop() run.Step {
+	return run.Step{Name: "services:stop", Do: func(ctx context.Context, r *run.Runner) error {
+		return st.Supervisor(r).Stop(ctx)
+	}}
+}
+
+// E2E is the self-contained end-to-end run: start the stack, run the Rust
+// end-to-end tests against it, and always stop it (also on failure or
+// Ctrl-C); on failure the tail of each service's log is printed.
+func (st Stack) E2E() run.Step {
+	return run.Step{Name: "test:e2e", Do: func(ctx context.Context, r *run.Runner) (err error) {
+		sup := st.Supervisor(r)
+		defer func() {
+			if err != nil {
+				st.tails(sup, r)
+			}
+			if serr := sup.Stop(context.WithoutCancel(ctx)); serr != nil {
+				err = errors.Join(err, serr)
+			}
+		}()
+		if err := r.Serial(ctx, st.Start()); err != nil {
+			return err
+		}
+		port, err := st.Port("orchestration")
+		if err != nil {
+			return err
+		}
+		return r.Serial(ctx, rust.Workspace(st.S).E2E([]string{"TASKER_E2E_URL=" + fmt.Sprintf("http://127.0.0.1:%d", port)}))
+	}}
+}
+
+// tails prints the end of every service's log (their status first).
+func (st Stack) tails(sup *svc.Supervisor, r *run.Runner) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if rows, err := sup.Status(ctx); err == nil {
+		svc.PrintStatus(r.Stdout(), rows)
+	}
+	r.Warnf("the last lines of each service's log (.tasker/logs/):")
+	_ = sup.Logs(ctx, r.Stdout(), 20, false)
+}
+
+// Names lists every service of the stack.
+func (st Stack) Names() []string {
+	var names []string
+	for _, b := range rustBinaries {
+		names = append(names, b.service)
+	}
+	for _, w := range st.Workers {
+		names = append(names, w.Name()+"-worker")
+	}
+	return names
+}
+
+// Check prints the status table and fails when a running service is not
+// healthy (services that are not running are listed, not failed).
+func (st Stack) Check(ctx context.Context, r *run.Runner) error {
+	rows, err := st.Supervisor(r).Status(ctx, st.Names()...)
+	if err != nil {
+		return err
+	}
+	svc.PrintStatus(r.Stdout(), rows)
+	var bad []string
+	for _, row := range rows {
+		if row.Pid != 0 && row.Health != svc.Healthy {
+			bad = append(bad, fmt.Sprintf("%s (%s)", row.Service, row.Detail))
+		}
+	}
+	if len(bad) > 0 {
+		return fail.New(fail.Failed, "unhealthy: %s; see `mage services:logs`", strings.Join(bad, ", "))
+	}
+	return nil
+}
