@@ -63,8 +63,16 @@ func (CI) StopServices(ctx context.Context) error { return stackStep(ctx, servic
 // TestE2e starts the stack, runs the end-to-end tests and always stops it (see rust:testE2e).
 func (CI) TestE2e(ctx context.Context) error { return stackStep(ctx, services.Stack.E2E) }
 
-// Matrix prints the GitHub Actions matrix (JSON) of the jobs ci:flow runs, one per area.
-func (CI) Matrix() { fmt.Println(ci.Matrix(all)) }
+// Matrix prints the GitHub Actions matrix (JSON) of the jobs ci:flow runs, one per area; in Actions it
+// also writes it to $GITHUB_OUTPUT as `matrix`.
+func (CI) Matrix() error {
+	m := ci.Matrix(all)
+	fmt.Println(m)
+	if out := os.Getenv("GITHUB_OUTPUT"); out != "" {
+		return ci.WriteOutput(out, "matrix", m)
+	}
+	return nil
+}
 
 // pipeline runs the steps plan makes for the selected areas, then merges
 // whatever JUnit reports they wrote (also after a failure).

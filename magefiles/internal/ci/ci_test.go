@@ -1,0 +1,102 @@
+package ci
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
+)
+
+// fakeArea is an area with no steps whose only report is a file in dir.
+type fakeArea string
+
+func (a fakeArea) Name() string                            { return string(a) }
+func (fakeArea) Setup(*session.S) []run.Step               { return nil }
+func (fakeArea) Build(*session.S) []run.Step               { return nil }
+func (fakeArea) Check(*session.S) []run.Step               { return nil }
+func (fakeArea) Test(*session.S) []run.Step                { return nil }
+func (fakeArea) Fix(*session.S) []run.Step                 { return nil }
+func (fakeArea) Clean(*session.S) []run.Step               { return nil }
+func (fakeArea) Quality(*session.S) []run.Step             { return nil }
+func (fakeArea) TestCi(*session.S) []run.Step              { return nil }
+func (fakeArea) Integration(*session.S, string) []run.Step { return nil }
+func (a fakeArea) Reports(s *session.S) []string {
+	return []string{filepath.Join(s.Paths.Root, string(a)+".xml"), filepath.Join(s.Paths.Root, "absent.xml")}
+}
+
+func sessionIn(t *testing.T, root string, vars ...string) (*session.S, *bytes.Buffer) {
+	t.Helper()
+	e, err := env.Load(t.TempDir(), vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	r := run.New(run.Options{Stdout: &out, Stderr: &out, Env: e.Environ()})
+	return &session.S{Paths: workspace.Paths{Root: root}, Env: e, Run: r}, &out
+}
+
+func TestSelectNarrowsAndRejectsUnknownAreas(t *testing.T) {
+	all := []lang.Pipeline{fakeArea("rust"), fakeArea("python"), fakeArea("ruby")}
+	s, _ := sessionIn(t, t.TempDir())
+	if got, _ := Select(s, all); len(got) != 3 {
+		t.Fatalf("unset selects all, got %d", len(got))
+	}
+	s, _ = sessionIn(t, t.TempDir(), AreasEnv+"=ruby, rust")
+	got, err := Select(s, all)
+	if err != nil || len(got) != 2 || got[0].Name() != "ruby" || got[1].Name() != "rust" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	s, _ = sessionIn(t, t.TempDir(), AreasEnv+"=cobol")
+	_, err = Select(s, all)
+	if fail.Code(err) != fail.Config || !strings.Contains(err.Error(), "valid areas: rust, python, ruby") {
+		t.Fatalf("unknown area: %v", err)
+	}
+}
+
+func TestMergeReportsLabelsByArea(t *testing.T) {
+	root := t.TempDir()
+	report := `<testsuite name="pytest" tests="1"><testcase classname="t" name="ok" time="0.1"/></testsuite>`
+	for _, n := range []string{"rust", "python"} {
+		if err := os.WriteFile(filepath.Join(root, n+".xml"), []byte(report), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, out := sessionIn(t, root)
+	if err := MergeReports(s, s.Run, []lang.Pipeline{fakeArea("rust"), fakeArea("python")}); err != nil {
+		t.Fatal(err)
+	}
+	merged, err := junit.Read(MergedReport(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(merged.Suites) != 2 || merged.Suites[1].Name != "python: pytest" || merged.Tests != 2 {
+		t.Fatalf("merged = %+v", merged)
+	}
+	if !strings.Contains(out.String(), "2 reports merged") {
+		t.Fatalf("output: %s", out.String())
+	}
+}
+
+func TestWriteOutputAppends(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "out")
+	if err := os.WriteFile(p, []byte("a=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteOutput(p, "matrix", `{"include":[]}`); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	if string(b) != "a=1\nmatrix={\"include\":[]}\n" {
+		t.Fatalf("%q", b)
+	}
+}
+

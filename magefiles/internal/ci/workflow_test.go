@@ -1,0 +1,92 @@
+package ci
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/rhysd/actionlint"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
+)
+
+func workflowPath(t *testing.T) string {
+	t.Helper()
+	root, err := workspace.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(root, ".github", "workflows", "ci.yml")
+}
+
+// TestWorkflowPassesActionlint lints the workflow with actionlint (its
+// expression, type, action-input and matrix checks).
+func TestWorkflowPassesActionlint(t *testing.T) {
+	l, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, err := l.LintFile(workflowPath(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range errs {
+		t.Errorf("%s:%d:%d: %s [%s]", filepath.Base(e.Filepath), e.Line, e.Column, e.Message, e.Kind)
+	}
+}
+
+// TestWorkflowRunsOnlyMageTargets: every shell step compiles the targets
+// once to an absolute path or runs one target with that binary.
+func TestWorkflowRunsOnlyMageTargets(t *testing.T) {
+	b, err := os.ReadFile(workflowPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, errs := actionlint.Parse(b)
+	if len(errs) > 0 {
+		t.Fatalf("parse: %v", errs[0])
+	}
+	compile := regexp.MustCompile(`^go tool mage -compile "\$RUNNER_TEMP/mage"$`)
+	target := regexp.MustCompile(`^"\$RUNNER_TEMP/mage" [a-z]+:[a-zA-Z0-9]+$`)
+	targets := 0
+	for id, job := range wf.Jobs {
+		compiled := false
+		for _, st := range job.Steps {
+			run, ok := st.Exec.(*actionlint.ExecRun)
+			if !ok || run.Run == nil {
+				continue
+			}
+			switch script := run.Run.Value; {
+			case compile.MatchString(script):
+				compiled = true
+			case target.MatchString(script):
+				if !compiled {
+					t.Errorf("job %s runs %q before compiling the targets", id, script)
+				}
+				targets++
+			default:
+				t.Errorf("job %s runs %q: only `go tool mage -compile` and mage targets belong in the workflow", id, script)
+			}
+		}
+	}
+	if targets == 0 {
+		t.Fatal("the workflow runs no mage target")
+	}
+}
+
+func TestMatrixHasOneJobPerArea(t *testing.T) {
+	var m struct {
+		Include []struct{ Area string } `json:"include"`
+	}
+	areas := []lang.Pipeline{fakeArea("rust"), fakeArea("python")}
+	if err := json.Unmarshal([]byte(Matrix(areas)), &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Include) != 2 || m.Include[0].Area != "rust" || m.Include[1].Area != "python" {
+		t.Fatalf("matrix = %+v", m)
+	}
+}
