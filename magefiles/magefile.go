@@ -18,6 +18,7 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/python"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/ruby"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/rust"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
@@ -33,7 +34,7 @@ var Aliases = map[string]interface{}{
 }
 
 // workers are the language workers; a new one plugs in here.
-var workers = []lang.Worker{python.Worker{}}
+var workers = []lang.Worker{python.Worker{}, ruby.Worker{}}
 
 // all are the areas the root aggregates and CI fan out to.
 var all = append([]lang.Pipeline{rust.Area{}}, lang.AsAreas(workers)...)

@@ -10,6 +10,7 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/python"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/ruby"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 )
@@ -68,7 +69,7 @@ func (Python) Run(ctx context.Context) error {
 	return work(ctx, python.Worker{}, loaded(lang.Worker.Run))
 }
 
-// Test runs the unit and FFI tests.
+// Test runs the unit and FFI tests (pytest).
 func (Python) Test(ctx context.Context) error {
 	return work(ctx, python.Worker{}, loaded(lang.Worker.Test))
 }
@@ -89,6 +90,77 @@ func (Python) TestIntegration(ctx context.Context) error { return integration(ct
 // Typecheck runs mypy (strict).
 func (Python) Typecheck(ctx context.Context) error {
 	return work(ctx, python.Worker{}, planned(lang.Worker.Typecheck))
+}
+
+// Ruby holds targets for workers/ruby (magnus extension built with cargo, rubocop, rspec; gems from the system).
+type Ruby mg.Namespace
+
+// Setup resolves the Gemfile against the installed gems (bundle install --local); skipped when unchanged.
+func (Ruby) Setup(ctx context.Context) error { return work(ctx, ruby.Worker{}, lang.Worker.Setup) }
+
+// Build compiles the extension with cargo and installs it into lib/; skipped when the Rust sources did not change.
+func (Ruby) Build(ctx context.Context) error {
+	return work(ctx, ruby.Worker{}, planned(lang.Worker.Build))
+}
+
+// BuildRelease compiles the extension with the release profile and installs it.
+func (Ruby) BuildRelease(ctx context.Context) error {
+	return work(ctx, ruby.Worker{}, planned(lang.Worker.BuildRelease))
+}
+
+// Check runs format, lint, typecheck and the tests against a fresh build.
+func (Ruby) Check(ctx context.Context) error { return work(ctx, ruby.Worker{}, lang.WorkerCheck) }
+
+// Clean removes the extension's build outputs and the installed copy.
+func (Ruby) Clean(ctx context.Context) error { return work(ctx, ruby.Worker{}, lang.Worker.Clean) }
+
+// Fix runs formatFix then lintFix.
+func (Ruby) Fix(ctx context.Context) error { return work(ctx, ruby.Worker{}, lang.WorkerFix) }
+
+// Format checks layout with rubocop's Layout cops.
+func (Ruby) Format(ctx context.Context) error {
+	return work(ctx, ruby.Worker{}, planned(lang.Worker.Format))
+}
+
+// FormatFix fixes layout with rubocop --only Layout --autocorrect.
+func (Ruby) FormatFix(ctx context.Context) error {
+	return work(ctx, ruby.Worker{}, planned(lang.Worker.FormatFix))
+}
+
+// Lint runs rubocop and clippy on the extension crate.
+func (Ruby) Lint(ctx context.Context) error {
+	return work(ctx, ruby.Worker{}, planned(lang.Worker.Lint))
+}
+
+// LintFix applies rubocop --autocorrect.
+func (Ruby) LintFix(ctx context.Context) error {
+	return work(ctx, ruby.Worker{}, planned(lang.Worker.LintFix))
+}
+
+// Run starts the Ruby worker in the foreground (health on RUBY_WORKER_PORT, default 8082); Ctrl-C stops it.
+func (Ruby) Run(ctx context.Context) error { return work(ctx, ruby.Worker{}, loaded(lang.Worker.Run)) }
+
+// Test runs the unit and FFI specs (rspec).
+func (Ruby) Test(ctx context.Context) error {
+	return work(ctx, ruby.Worker{}, loaded(lang.Worker.Test))
+}
+
+// TestCi runs the tests with a JUnit report at target/ruby-framework-results.xml.
+func (Ruby) TestCi(ctx context.Context) error {
+	return work(ctx, ruby.Worker{}, loaded(lang.Worker.TestCi))
+}
+
+// TestFfi runs the specs that call into the Rust extension.
+func (Ruby) TestFfi(ctx context.Context) error {
+	return work(ctx, ruby.Worker{}, loaded(lang.Worker.TestFfi))
+}
+
+// TestIntegration runs Ruby handlers through the Rust core against PostgreSQL (a clone of the migrated template).
+func (Ruby) TestIntegration(ctx context.Context) error { return integration(ctx, ruby.Worker{}) }
+
+// Typecheck does nothing: there is no Ruby type checker here.
+func (Ruby) Typecheck(ctx context.Context) error {
+	return work(ctx, ruby.Worker{}, planned(lang.Worker.Typecheck))
 }
 
 // work runs a worker's plan.

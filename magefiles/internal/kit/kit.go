@@ -25,6 +25,9 @@ type Kit struct {
 	Ext workspace.Extension
 	Dir string   // the worker's directory, relative to the root: "workers/python"
 	Bin []string // the worker's own tool directories (a venv's bin), relative to the root
+	// CargoEnv is extra environment for cargo on the extension crate, so
+	// that lint and build agree and cargo does not rebuild between them.
+	CargoEnv []string
 }
 
 // PATH is the PATH the worker's tools run with: its own tool directories
@@ -40,7 +43,9 @@ func (k Kit) PATH() string {
 // Cmd is a command in the worker's directory with the worker's PATH.
 func (k Kit) Cmd(argv ...string) run.Cmd {
 	c := k.S.Cmd(k.Dir, argv...)
-	c.Env = []string{"PATH=" + k.PATH()}
+	if len(k.Bin) > 0 {
+		c.Env = []string{"PATH=" + k.PATH()}
+	}
 	return c
 }
 
@@ -139,4 +144,18 @@ func LibraryFile(lib string) string {
 // Library is the extension cargo builds with profile ("debug" or "release").
 func (k Kit) Library(profile string) string {
 	return filepath.Join(k.S.TargetDir(profile), LibraryFile(k.Ext.Lib))
+}
+
+// Clean removes the extension's cargo outputs, forgets the build stamp and
+// removes paths (relative to the root).
+func (k Kit) Clean(paths ...string) run.Step {
+	return k.Do("clean", false, []string{"cargo"}, func(ctx context.Context, r *run.Runner) error {
+		if err := r.Run(ctx, k.S.Cmd(".", "cargo", "clean", "-p", k.Ext.Package)); err != nil {
+			return err
+		}
+		if err := k.Stamp("build").Clear(); err != nil {
+			return err
+		}
+		return k.Remove(r, paths...)
+	})
 }

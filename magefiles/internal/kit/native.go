@@ -2,6 +2,9 @@ package kit
 
 import (
 	"context"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/annotate"
@@ -31,7 +34,7 @@ func (k Kit) Cargo(id string, release bool) run.Cmd {
 	if release {
 		c.Argv = append(c.Argv, "--release")
 	}
-	c.Env = []string{BuildIDEnv + "=" + id}
+	c.Env = append([]string{BuildIDEnv + "=" + id}, k.CargoEnv...)
 	return c
 }
 
@@ -97,7 +100,42 @@ func (k Kit) Build(tools []string, probe Probe, build func(context.Context, *run
 // Lint runs clippy on the extension crate with warnings denied.
 func (k Kit) Lint() run.Step {
 	c := k.S.Cmd(".", "cargo", "clippy", "-p", k.Ext.Package, "--all-targets", "--", "-D", "warnings")
+	c.Env = k.CargoEnv
 	return k.Do("lintRust", true, []string{"cargo", "clippy"}, func(ctx context.Context, r *run.Runner) error {
 		return r.Run(ctx, annotate.CargoCmd(c, r.GitHub()))
 	})
+}
+
+// Install copies the built library to dst (relative to the root) through a
+// temporary file and a rename, so a process that has the old file mapped
+// keeps a consistent copy.
+func (k Kit) Install(r *run.Runner, src, dst string) error {
+	abs := k.S.Paths.Abs(dst)
+	r.Infof("installing %s -> %s", src, dst)
+	if r.DryRun() {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return fail.Wrap(fail.Failed, err, "the build did not produce %s", src)
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(abs), ".install-*")
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(tmp, in)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), abs)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
 }

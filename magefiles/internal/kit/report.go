@@ -57,3 +57,15 @@ func (k Kit) Reported(ctx context.Context, r *run.Runner, path string, c run.Cmd
 	}
 	return fail.Wrap(fail.Failed, runErr, "failed: %s", strings.Join(names, ", "))
 }
+
+// Report is a step that runs the command c makes for a JUnit path (the
+// worker's report of kind: "framework" or "integration") with extra env,
+// then checks and summarises the report (see Reported).
+func (k Kit) Report(action, kind string, tools, env []string, c func(path string) run.Cmd) run.Step {
+	path := k.JUnitPath(kind)
+	cmd := c(path)
+	cmd.Env = append(cmd.Env, env...)
+	return k.Do(action, false, tools, func(ctx context.Context, r *run.Runner) error {
+		return k.Reported(ctx, r, path, cmd)
+	})
+}

@@ -28,7 +28,9 @@ const (
 )
 
 func k(s *session.S) kit.Kit {
-	return kit.Kit{S: s, Ext: workspace.ExtensionFor("python"), Dir: dir, Bin: []string{venv + "/bin"}}
+	return kit.Kit{S: s, Ext: workspace.ExtensionFor("python"), Dir: dir, Bin: []string{venv + "/bin"},
+		// What maturin sets, so clippy does not make pyo3 rebuild.
+		CargoEnv: []string{"PYO3_PYTHON=" + python(s), "PYO3_BUILD_EXTENSION_MODULE=1"}}
 }
 
 // python is the virtualenv's interpreter.
@@ -135,36 +137,22 @@ func (Worker) TestFfi(s *session.S) []run.Step {
 
 // TestCi runs the unit and FFI tests with a JUnit report.
 func (Worker) TestCi(s *session.S) []run.Step {
-	kt := k(s)
-	path := kt.JUnitPath("framework")
-	return []run.Step{kt.Do("testCi", false, []string{"pytest"}, func(ctx context.Context, r *run.Runner) error {
-		return kt.Reported(ctx, r, path, pytest(s, "-m", "not integration", "--junitxml="+path))
+	return []run.Step{k(s).Report("testCi", "framework", []string{"pytest"}, nil, func(path string) run.Cmd {
+		return pytest(s, "-m", "not integration", "--junitxml="+path)
 	})}
 }
 
 func (Worker) TestIntegration(s *session.S, databaseURL string) []run.Step {
-	kt := k(s)
-	path := kt.JUnitPath("integration")
-	c := pytest(s, "-m", "integration", "--junitxml="+path)
-	c.Env = append(c.Env, "DATABASE_URL="+databaseURL)
-	return []run.Step{kt.Do("testIntegration", false, []string{"pytest"}, func(ctx context.Context, r *run.Runner) error {
-		return kt.Reported(ctx, r, path, c)
+	env := []string{"DATABASE_URL=" + databaseURL}
+	return []run.Step{k(s).Report("testIntegration", "integration", []string{"pytest"}, env, func(path string) run.Cmd {
+		return pytest(s, "-m", "integration", "--junitxml="+path)
 	})}
 }
 
 // Clean removes the extension's build outputs, the installed extension's
 // stamps and the tool caches; the virtualenv stays (python:setup owns it).
 func (Worker) Clean(s *session.S) []run.Step {
-	kt := k(s)
-	return []run.Step{kt.Do("clean", false, nil, func(ctx context.Context, r *run.Runner) error {
-		if err := r.Run(ctx, s.Cmd(".", "cargo", "clean", "-p", kt.Ext.Package)); err != nil {
-			return err
-		}
-		if err := kt.Stamp("build").Clear(); err != nil {
-			return err
-		}
-		return kt.Remove(r, dir+"/.pytest_cache", dir+"/.mypy_cache", dir+"/.ruff_cache")
-	})}
+	return []run.Step{k(s).Clean(dir+"/.pytest_cache", dir+"/.mypy_cache", dir+"/.ruff_cache")}
 }
 
 // Run starts the worker process in the foreground (Ctrl-C stops it).

@@ -147,13 +147,26 @@ func (c Cmd) validate() error {
 
 // describe renders the exact command: overrides, argv (shell-quoted for
 // copy and paste) and the directory.
+// shortPath shows a PATH override that prepends to the base PATH as
+// "PATH=<prepended>:$PATH", so command lines stay readable.
+func (r *Runner) shortPath(kv string) string {
+	base := lookup(r.o.Env, "PATH")
+	if key(kv) != "PATH" || base == "" {
+		return kv
+	}
+	if prefix, ok := strings.CutSuffix(kv, string(os.PathListSeparator)+base); ok {
+		return prefix + string(os.PathListSeparator) + "$PATH"
+	}
+	return kv
+}
+
 func (r *Runner) describe(c Cmd) string {
 	var b strings.Builder
 	if r.step != "" {
 		b.WriteString(r.step + ": ")
 	}
 	for _, kv := range c.Env {
-		b.WriteString(Quote(kv) + " ")
+		b.WriteString(Quote(r.shortPath(kv)) + " ")
 	}
 	b.WriteString(QuoteArgs(c.Argv))
 	b.WriteString("  (in " + c.Dir + ")")

@@ -376,3 +376,14 @@ func TestSummaryIndentsNestedSteps(t *testing.T) {
 		t.Fatalf("nesting not shown:\n%s", buf.String())
 	}
 }
+
+func TestPathOverridesAreShownShort(t *testing.T) {
+	r, out := newTestRunner(Options{Env: []string{"PATH=/usr/bin:/bin"}, DryRun: true})
+	c := Cmd{Argv: []string{"ruff", "check"}, Dir: "/w", Env: []string{"PATH=/w/.venv/bin:/usr/bin:/bin", "X=1"}}
+	if err := r.Run(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "'PATH=/w/.venv/bin:$PATH' X=1 ruff check") {
+		t.Fatalf("got %q", out.String())
+	}
+}

@@ -1,0 +1,185 @@
+// Package ruby plans the Ruby worker's tasks (workers/ruby): the magnus
+// extension built with cargo (no rb_sys gem: RubyGems may be unreachable)
+// and copied where `require` finds it, rubocop and rspec, with gems from
+// the machine (Debian packages) resolved by bundler offline.
+package ruby
+
+import (
+	"context"
+	"os"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/stamp"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
+)
+
+// Worker is the Ruby worker.
+type Worker struct{}
+
+var _ lang.Worker = Worker{}
+
+const (
+	dir = "workers/ruby"
+	// installed is where `require "tasker_worker_rb/tasker_worker_rb"` loads the extension from.
+	installed = dir + "/lib/tasker_worker_rb/tasker_worker_rb.so"
+	// junitFormatter is the repository's rspec JUnit formatter (no gem needed).
+	junitFormatter = "./spec/support/junit_formatter.rb"
+)
+
+func k(s *session.S) kit.Kit {
+	return kit.Kit{S: s, Ext: workspace.ExtensionFor("ruby"), Dir: dir}
+}
+
+// cmd is a command in workers/ruby; bundler's root warning is silenced.
+func cmd(s *session.S, argv ...string) run.Cmd {
+	c := k(s).Cmd(argv...)
+	c.Env = append(c.Env, "BUNDLE_SILENCE_ROOT_WARNING=1")
+	return c
+}
+
+func rspec(s *session.S, args ...string) run.Cmd {
+	return cmd(s, append([]string{"bundle", "exec", "rspec"}, args...)...)
+}
+
+// probe prints the build id and the file of the extension Ruby loads.
+func probe(s *session.S) kit.Probe {
+	return func() run.Cmd {
+		return cmd(s, "ruby", "-Ilib", "-e", `require "tasker_worker_rb/tasker_worker_rb"; `+
+			`puts "#{TaskerWorkerRb::Native::BUILD_ID} #{$LOADED_FEATURES.find { |f| f.end_with?("tasker_worker_rb.so") }}"`)
+	}
+}
+
+func (Worker) Name() string { return "ruby" }
+
+// Setup resolves the Gemfile against the installed gems (bundle install
+// --local: nothing is downloaded); skipped while Gemfile and Gemfile.lock
+// are unchanged.
+func (Worker) Setup(s *session.S) []run.Step {
+	kt := k(s)
+	key := func() (string, error) {
+		return stamp.Hash(s.Paths.Abs(dir), nil, []string{"Gemfile", "Gemfile.lock", "tasker_worker_rb.gemspec"}, s.PATH())
+	}
+	always := func(context.Context, *run.Runner) bool { return true }
+	return []run.Step{kt.Stamped("setup", false, []string{"ruby", "bundler"}, key, always, func(ctx context.Context, r *run.Runner, _ string) error {
+		return r.Run(ctx, cmd(s, "bundle", "install", "--local"))
+	})}
+}
+
+// Build compiles the extension with cargo (the Rust sources' build id
+// compiled in) and installs it into lib/; skipped while Ruby already loads
+// that build.
+func (Worker) Build(s *session.S) []run.Step {
+	kt := k(s)
+	return []run.Step{kt.Build([]string{"ruby", "cargo"}, probe(s), func(ctx context.Context, r *run.Runner, id string) error {
+		if err := headers(ctx, r, s); err != nil {
+			return err
+		}
+		if err := r.Run(ctx, kt.Cargo(id, false)); err != nil {
+			return err
+		}
+		return kt.Install(r, kt.Library("debug"), installed)
+	})}
+}
+
+// BuildRelease compiles the extension with the release profile and installs it.
+func (Worker) BuildRelease(s *session.S) []run.Step {
+	kt := k(s)
+	return []run.Step{kt.Do("buildRelease", true, []string{"ruby", "cargo"}, func(ctx context.Context, r *run.Runner) error {
+		id, err := kt.BuildID()
+		if err != nil {
+			return err
+		}
+		if err := r.Run(ctx, kt.Cargo(id, true)); err != nil {
+			return err
+		}
+		return kt.Install(r, kt.Library("release"), installed)
+	})}
+}
+
+// headers fails with the install command when ruby.h is missing (the
+// ruby-dev package): rb-sys needs it to compile.
+func headers(ctx context.Context, r *run.Runner, s *session.S) error {
+	h, err := r.Output(ctx, cmd(s, "ruby", "-rrbconfig", "-e", `print File.join(RbConfig::CONFIG["rubyhdrdir"], "ruby.h")`))
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(h); err != nil {
+		return fail.New(fail.MissingTool, "missing Ruby headers (%s): install with `sudo apt install ruby-dev` (macOS: `brew install ruby`)", h)
+	}
+	return nil
+}
+
+// Format checks layout with rubocop's Layout cops (the crate's formatting
+// is part of rust:format).
+func (Worker) Format(s *session.S) []run.Step {
+	return []run.Step{k(s).Tool("format", []string{"rubocop"}, cmd(s, "rubocop", "--only", "Layout"))}
+}
+
+func (Worker) FormatFix(s *session.S) []run.Step {
+	return []run.Step{k(s).Tool("formatFix", []string{"rubocop"}, cmd(s, "rubocop", "--only", "Layout", "--autocorrect"))}
+}
+
+// Lint runs rubocop and clippy on the extension crate. rubocop runs
+// without bundler: Debian's gem layout makes bundler resolve one of its
+// dependencies remotely (see the Gemfile).
+func (Worker) Lint(s *session.S) []run.Step {
+	kt := k(s)
+	return []run.Step{kt.Tool("lint", []string{"rubocop"}, cmd(s, "rubocop")), kt.Lint()}
+}
+
+func (Worker) LintFix(s *session.S) []run.Step {
+	return []run.Step{k(s).Tool("lintFix", []string{"rubocop"}, cmd(s, "rubocop", "--autocorrect"))}
+}
+
+// Typecheck is reported as skipped: the Ruby worker has no type checker.
+func (Worker) Typecheck(s *session.S) []run.Step {
+	return []run.Step{k(s).Do("typecheck", false, nil, func(context.Context, *run.Runner) error {
+		return run.Skip("no type checker for Ruby here")
+	})}
+}
+
+func (Worker) Verify(s *session.S) []run.Step {
+	return []run.Step{k(s).Verify([]string{"ruby"}, probe(s))}
+}
+
+// Test runs the unit and FFI specs (integration specs: testIntegration).
+func (Worker) Test(s *session.S) []run.Step {
+	return []run.Step{k(s).Tool("test", []string{"bundler"}, rspec(s, "--tag", "~integration"))}
+}
+
+func (Worker) TestFfi(s *session.S) []run.Step {
+	return []run.Step{k(s).Tool("testFfi", []string{"bundler"}, rspec(s, "--tag", "ffi"))}
+}
+
+// junit adds the repository's JUnit formatter (writing path) to progress output.
+func junit(path string) []string {
+	return []string{"--require", junitFormatter, "--format", "progress", "--format", "TaskerWorkerRb::JUnitFormatter", "--out", path}
+}
+
+// TestCi runs the unit and FFI specs with a JUnit report.
+func (Worker) TestCi(s *session.S) []run.Step {
+	return []run.Step{k(s).Report("testCi", "framework", []string{"bundler"}, nil, func(path string) run.Cmd {
+		return rspec(s, append([]string{"--tag", "~integration"}, junit(path)...)...)
+	})}
+}
+
+func (Worker) TestIntegration(s *session.S, databaseURL string) []run.Step {
+	env := []string{"DATABASE_URL=" + databaseURL}
+	return []run.Step{k(s).Report("testIntegration", "integration", []string{"bundler"}, env, func(path string) run.Cmd {
+		return rspec(s, append([]string{"--tag", "integration"}, junit(path)...)...)
+	})}
+}
+
+// Clean removes the extension's build outputs and the installed copy.
+func (Worker) Clean(s *session.S) []run.Step { return []run.Step{k(s).Clean(installed)} }
+
+func (w Worker) Run(s *session.S) []run.Step {
+	return []run.Step{k(s).Tool("run", []string{"ruby"}, w.Serve(s))}
+}
+
+// Serve is bin/tasker-worker-rb.
+func (Worker) Serve(s *session.S) run.Cmd { return cmd(s, "ruby", "bin/tasker-worker-rb") }
