@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,10 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/svc"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
+
+// SelectEnv narrows the stack to some services
+// ("orchestration,python-worker"); empty means all of them.
+const SelectEnv = "TASKER_SERVICES"
 
 // TimeoutEnv overrides each service's own health timeout (a Go duration).
 const TimeoutEnv = "TASKER_SERVICE_TIMEOUT"
@@ -77,17 +82,50 @@ func (st Stack) Specs() ([]svc.Spec, error) {
 		specs = append(specs, spec)
 		return nil
 	}
+	selected, err := st.Selected()
+	if err != nil {
+		return nil, err
+	}
 	for _, b := range rustBinaries {
-		if err := add(b.service, st.S.Cmd(".", st.S.TargetDir("debug", b.pkg))); err != nil {
-			return nil, err
+		if selected[b.service] {
+			if err := add(b.service, st.S.Cmd(".", st.S.TargetDir("debug", b.pkg))); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, w := range st.Workers {
-		if err := add(w.Name()+"-worker", w.Serve(st.S)); err != nil {
-			return nil, err
+		if selected[w.Name()+"-worker"] {
+			if err := add(w.Name()+"-worker", w.Serve(st.S)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return specs, nil
+}
+
+// Selected is the set of services SelectEnv names (all when unset); an
+// unknown name is a configuration error listing the valid ones.
+func (st Stack) Selected() (map[string]bool, error) {
+	all := st.Names()
+	out := map[string]bool{}
+	want := strings.TrimSpace(st.S.Env.Get(SelectEnv))
+	if want == "" {
+		for _, n := range all {
+			out[n] = true
+		}
+		return out, nil
+	}
+	for _, n := range strings.Split(want, ",") {
+		n = strings.TrimSpace(n)
+		if !slices.Contains(all, n) {
+			return nil, fail.New(fail.Config, "%s=%q: unknown service %q; valid names: %s", SelectEnv, want, n, strings.Join(all, ", "))
+		}
+		out[n] = true
+	}
+	if !out["orchestration"] {
+		return nil, fail.New(fail.Config, "%s=%q: the workers need orchestration; add it", SelectEnv, want)
+	}
+	return out, nil
 }
 
 // Build makes what the services run current: the database, the Rust
@@ -103,8 +141,11 @@ func (st Stack) Build() []run.Step {
 		{Name: "db:setup", Do: func(ctx context.Context, r *run.Runner) error { return db.Setup(ctx, s.On(r)) }},
 		{Name: "rust:buildServices", Heavy: true, Do: func(ctx context.Context, r *run.Runner) error { return r.Run(ctx, cargo) }},
 	}
+	selected, _ := st.Selected() // Specs reports a bad selection first
 	for _, w := range st.Workers {
-		steps = append(steps, lang.Loaded(w, s, func(lang.Worker, *session.S) []run.Step { return nil })...)
+		if selected[w.Name()+"-worker"] {
+			steps = append(steps, lang.Loaded(w, s, func(lang.Worker, *session.S) []run.Step { return nil })...)
+		}
 	}
 	return steps
 }
