@@ -99,4 +99,3 @@ func TestWriteOutputAppends(t *testing.T) {
 		t.Fatalf("%q", b)
 	}
 }
-
