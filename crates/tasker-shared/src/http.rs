@@ -242,6 +242,7 @@ impl ServerHandle {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+            wait_until_released(self.addr);
         }
     }
 }
@@ -249,6 +250,17 @@ impl ServerHandle {
 impl Drop for ServerHandle {
     fn drop(&mut self) {
         self.stop_and_join();
+    }
+}
+
+/// Waits (up to a second) until the listening socket is closed. Dropping a
+/// tiny_http server only asks its accept thread to stop and does not wait,
+/// so without this the port can still accept (then reset) connections, and
+/// binding it again can fail, right after shutdown returns.
+fn wait_until_released(addr: SocketAddr) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    while std::net::TcpListener::bind(addr).is_err() && std::time::Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -318,6 +330,18 @@ fn read_request(raw: &mut tiny_http::Request) -> Result<Request, Response> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shutdown_releases_the_port() {
+        for _ in 0..20 {
+            let server = HttpServer::bind("127.0.0.1:0").unwrap();
+            let addr = server.local_addr();
+            server
+                .spawn(1, |_req: &Request| Response::text(200, "ok"))
+                .shutdown();
+            std::net::TcpListener::bind(addr).expect("port free right after shutdown");
+        }
+    }
     use std::io::Write;
     use std::net::TcpStream;
 
