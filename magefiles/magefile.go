@@ -23,6 +23,7 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/rust"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/typescript"
 )
 
 // Aliases are the short forms engineers type most.
@@ -34,7 +35,7 @@ var Aliases = map[string]interface{}{
 }
 
 // workers are the language workers; a new one plugs in here.
-var workers = []lang.Worker{python.Worker{}, ruby.Worker{}}
+var workers = []lang.Worker{python.Worker{}, ruby.Worker{}, typescript.Worker{}}
 
 // all are the areas the root aggregates and CI fan out to.
 var all = append([]lang.Pipeline{rust.Area{}}, lang.AsAreas(workers)...)

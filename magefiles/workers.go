@@ -13,6 +13,7 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/ruby"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/typescript"
 )
 
 // The language workers: each namespace calls the one lang.Worker interface.
@@ -145,7 +146,7 @@ func (Ruby) Test(ctx context.Context) error {
 	return work(ctx, ruby.Worker{}, loaded(lang.Worker.Test))
 }
 
-// TestCi runs the tests with a JUnit report at target/ruby-framework-results.xml.
+// TestCi runs the specs with a JUnit report at target/ruby-framework-results.xml.
 func (Ruby) TestCi(ctx context.Context) error {
 	return work(ctx, ruby.Worker{}, loaded(lang.Worker.TestCi))
 }
@@ -158,9 +159,92 @@ func (Ruby) TestFfi(ctx context.Context) error {
 // TestIntegration runs Ruby handlers through the Rust core against PostgreSQL (a clone of the migrated template).
 func (Ruby) TestIntegration(ctx context.Context) error { return integration(ctx, ruby.Worker{}) }
 
-// Typecheck does nothing: there is no Ruby type checker here.
+// Typecheck is reported as skipped: there is no Ruby type checker here.
 func (Ruby) Typecheck(ctx context.Context) error {
 	return work(ctx, ruby.Worker{}, planned(lang.Worker.Typecheck))
+}
+
+// TypeScript holds targets for workers/typescript (C ABI cdylib on Bun, Node via koffi and Deno; Biome, tsc).
+type TypeScript mg.Namespace
+
+// Setup installs the npm dependencies with npm ci (Bun, Deno, Biome, TypeScript, koffi); skipped when the lockfile did not change.
+func (TypeScript) Setup(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, lang.Worker.Setup)
+}
+
+// Build compiles the cdylib and the TypeScript for Node; each part skipped when its sources did not change.
+func (TypeScript) Build(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, planned(lang.Worker.Build))
+}
+
+// BuildRelease compiles the cdylib with the release profile.
+func (TypeScript) BuildRelease(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, planned(lang.Worker.BuildRelease))
+}
+
+// Check runs format, lint, typecheck and the tests against a fresh build.
+func (TypeScript) Check(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, lang.WorkerCheck)
+}
+
+// Clean removes the cdylib's build outputs and dist/.
+func (TypeScript) Clean(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, lang.Worker.Clean)
+}
+
+// Fix runs formatFix then lintFix.
+func (TypeScript) Fix(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, lang.WorkerFix)
+}
+
+// Format checks formatting with biome format.
+func (TypeScript) Format(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, planned(lang.Worker.Format))
+}
+
+// FormatFix formats with biome format --write.
+func (TypeScript) FormatFix(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, planned(lang.Worker.FormatFix))
+}
+
+// Lint runs Biome's linter and clippy on the cdylib.
+func (TypeScript) Lint(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, planned(lang.Worker.Lint))
+}
+
+// LintFix applies Biome's fixes.
+func (TypeScript) LintFix(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, planned(lang.Worker.LintFix))
+}
+
+// Run starts the TypeScript worker in the foreground (health on TYPESCRIPT_WORKER_PORT, default 8085); Ctrl-C stops it.
+func (TypeScript) Run(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, loaded(lang.Worker.Run))
+}
+
+// Test runs the unit tests (Bun) and the FFI tests on Bun, Node and Deno; a runtime that is not installed is reported as skipped.
+func (TypeScript) Test(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, loaded(lang.Worker.Test))
+}
+
+// TestCi runs the tests on every runtime with JUnit, merged into target/typescript-framework-results.xml.
+func (TypeScript) TestCi(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, loaded(lang.Worker.TestCi))
+}
+
+// TestFfi runs the FFI tests on every installed runtime.
+func (TypeScript) TestFfi(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, loaded(lang.Worker.TestFfi))
+}
+
+// TestIntegration runs TypeScript handlers through the Rust core against PostgreSQL on every runtime (a clone of the migrated template).
+func (TypeScript) TestIntegration(ctx context.Context) error {
+	return integration(ctx, typescript.Worker{})
+}
+
+// Typecheck runs tsc --noEmit and deno check.
+func (TypeScript) Typecheck(ctx context.Context) error {
+	return work(ctx, typescript.Worker{}, planned(lang.Worker.Typecheck))
 }
 
 // work runs a worker's plan.

@@ -2,6 +2,7 @@ package kit
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -39,7 +40,7 @@ func (k Kit) Cargo(id string, release bool) run.Cmd {
 }
 
 // Probe asks the language which extension it loads: the command prints
-// "<build id> <path>" on its first line.
+// "<build id> <path>", or a JSON object with buildId and path.
 type Probe func() run.Cmd
 
 // Loaded runs the probe and returns the build id and path it reports.
@@ -48,9 +49,13 @@ func (k Kit) Loaded(ctx context.Context, r *run.Runner, probe Probe) (id, path s
 	if err != nil {
 		return "", "", err
 	}
+	var loaded struct{ BuildID, Path string }
+	if json.Unmarshal([]byte(out), &loaded) == nil && loaded.BuildID != "" {
+		return loaded.BuildID, loaded.Path, nil
+	}
 	fields := strings.Fields(out)
 	if len(fields) < 2 {
-		return "", "", fail.New(fail.Failed, "%s: the extension probe printed %q, want \"<build id> <path>\"", k.Ext.Worker, out)
+		return "", "", fail.New(fail.Failed, "%s: the extension probe printed %q, want \"<build id> <path>\" or {\"buildId\", \"path\"}", k.Ext.Worker, out)
 	}
 	return fields[0], fields[1], nil
 }

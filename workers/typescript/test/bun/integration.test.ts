@@ -1,0 +1,5 @@
+// Integration tests under Bun: need DATABASE_URL (skipped otherwise).
+import { integrationCases } from "../shared/integration-cases.ts";
+import { register } from "./register.ts";
+
+register(integrationCases("bun"));
