@@ -132,7 +132,9 @@ mod tests {
     fn parse_step_names_the_bad_field() {
         let err = parse_step(r#"{"msg_id":1,"step_id":"x"}"#).unwrap_err();
         assert!(err.contains("step_id"), "{err}");
-        assert!(parse_step("nope").unwrap_err().starts_with("step is not JSON"));
+        assert!(parse_step("nope")
+            .unwrap_err()
+            .starts_with("step is not JSON"));
     }
 
     #[test]

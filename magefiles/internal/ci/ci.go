@@ -141,13 +141,14 @@ func Flow(s *session.S, areas []lang.Pipeline, e2e *run.Step) []run.Step {
 // MergedReport is where MergeReports writes the one JUnit report CI uploads.
 func MergedReport(s *session.S) string { return s.Paths.Abs("target", "junit.xml") }
 
-// MergeReports merges the areas' JUnit reports that exist into
-// MergedReport, labelled by area, and says what went in.
+// MergeReports merges the areas' JUnit reports written during this
+// session (older ones are left out) into MergedReport, labelled by area,
+// and says what went in.
 func MergeReports(s *session.S, r *run.Runner, areas []lang.Pipeline) error {
 	var inputs []junit.Input
 	for _, a := range areas {
 		for _, p := range a.Reports(s) {
-			if _, err := os.Stat(p); err == nil {
+			if junit.Fresh(p, s.Start) == nil {
 				inputs = append(inputs, junit.Input{Label: a.Name(), Path: p})
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
@@ -70,8 +71,18 @@ func TestMergeReportsLabelsByArea(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A report left by an earlier run is not merged.
+	stale := filepath.Join(root, "ruby.xml")
+	if err := os.WriteFile(stale, []byte(report), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
 	s, out := sessionIn(t, root)
-	if err := MergeReports(s, s.Run, []lang.Pipeline{fakeArea("rust"), fakeArea("python")}); err != nil {
+	s.Start = time.Now().Add(-time.Minute)
+	if err := MergeReports(s, s.Run, []lang.Pipeline{fakeArea("rust"), fakeArea("python"), fakeArea("ruby")}); err != nil {
 		t.Fatal(err)
 	}
 	merged, err := junit.Read(MergedReport(s))
