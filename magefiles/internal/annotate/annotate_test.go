@@ -67,7 +67,7 @@ func TestTests(t *testing.T) {
 		{Name: "claims", File: "/repo/workers/typescript/test/ffi.test.ts", Error: &junit.Problem{}},
 		{Name: "elsewhere", File: "/tmp/x.ts", Failure: &junit.Problem{}},
 	}
-	got := Tests(cases, "/repo", "workers/python")
+	got := Tests(cases, "/repo", "workers/python", 1)
 	if len(got) != 3 {
 		t.Fatalf("want 3 annotations, got %v", got)
 	}
@@ -76,6 +76,11 @@ func TestTests(t *testing.T) {
 	}
 	if got[1].File != "workers/typescript/test/ffi.test.ts" || got[2].File != "" {
 		t.Fatalf("paths: %q %q", got[1].File, got[2].File)
+	}
+	// pytest counts lines from 0: its line 0 is the file's first line.
+	zero := []junit.Case{{Name: "t", File: "tests/t.py", Line: 0, Failure: &junit.Problem{}}}
+	if a := Tests(zero, "/repo", "workers/python", 0); a[0].Line != 1 {
+		t.Fatalf("0-based line 0 became %d", a[0].Line)
 	}
 }
 

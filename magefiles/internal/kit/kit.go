@@ -28,6 +28,9 @@ type Kit struct {
 	// CargoEnv is extra environment for cargo on the extension crate, so
 	// that lint and build agree and cargo does not rebuild between them.
 	CargoEnv []string
+	// ZeroBasedLines says the test runner's JUnit reports count lines from
+	// 0 (pytest); annotations need 1-based lines.
+	ZeroBasedLines bool
 }
 
 // PATH is the PATH the worker's tools run with: its own tool directories

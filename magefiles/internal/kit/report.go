@@ -44,7 +44,11 @@ func (k Kit) Reported(ctx context.Context, r *run.Runner, path string, c run.Cmd
 		return nil
 	}
 	if r.GitHub() {
-		for _, a := range annotate.Tests(report.Failed(), k.S.Paths.Root, k.Dir) {
+		base := 1
+		if k.ZeroBasedLines {
+			base = 0
+		}
+		for _, a := range annotate.Tests(report.Failed(), k.S.Paths.Root, k.Dir, base) {
 			fmt.Fprintln(r.Stdout(), a)
 		}
 	}
