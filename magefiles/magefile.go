@@ -76,7 +76,7 @@ func PrePush(ctx context.Context) error {
 // Doctor lists every tool the build uses: found or missing, version, and the install command.
 func Doctor(ctx context.Context) error {
 	return do(ctx, func(ctx context.Context, s *session.S) error {
-		toolchain.Report(os.Stdout, toolchain.Doctor(ctx, s.Run, s.Paths.Root, s.PATH()))
+		toolchain.Report(os.Stdout, toolchain.Doctor(ctx, s.Run, s.Paths.Root, s.Paths.ToolPATH(s.PATH())))
 		return nil
 	})
 }

@@ -23,8 +23,7 @@ import (
 type Kit struct {
 	S   *session.S
 	Ext workspace.Extension
-	Dir string   // the worker's directory, relative to the root: "workers/python"
-	Bin []string // the worker's own tool directories (a venv's bin), relative to the root
+	Dir string // the worker's directory, relative to the root: "workers/python"
 	// CargoEnv is extra environment for cargo on the extension crate, so
 	// that lint and build agree and cargo does not rebuild between them.
 	CargoEnv []string
@@ -36,8 +35,8 @@ type Kit struct {
 // PATH is the PATH the worker's tools run with: its own tool directories
 // first, then the session's PATH.
 func (k Kit) PATH() string {
-	parts := make([]string, 0, len(k.Bin)+1)
-	for _, b := range k.Bin {
+	parts := make([]string, 0, len(k.Ext.Bin)+1)
+	for _, b := range k.Ext.Bin {
 		parts = append(parts, k.S.Paths.Abs(b))
 	}
 	return strings.Join(append(parts, k.S.PATH()), string(os.PathListSeparator))
@@ -46,7 +45,7 @@ func (k Kit) PATH() string {
 // Cmd is a command in the worker's directory with the worker's PATH.
 func (k Kit) Cmd(argv ...string) run.Cmd {
 	c := k.S.Cmd(k.Dir, argv...)
-	if len(k.Bin) > 0 {
+	if len(k.Ext.Bin) > 0 {
 		c.Env = []string{"PATH=" + k.PATH()}
 	}
 	return c

@@ -28,7 +28,7 @@ const (
 )
 
 func k(s *session.S) kit.Kit {
-	return kit.Kit{S: s, Ext: workspace.ExtensionFor("python"), Dir: dir, Bin: []string{venv + "/bin"},
+	return kit.Kit{S: s, Ext: workspace.ExtensionFor("python"), Dir: dir,
 		// What maturin sets, so clippy does not make pyo3 rebuild.
 		CargoEnv:       []string{"PYO3_PYTHON=" + python(s), "PYO3_BUILD_EXTENSION_MODULE=1"},
 		ZeroBasedLines: true, // pytest's JUnit lines

@@ -29,7 +29,7 @@ var _ lang.Worker = Worker{}
 const dir = "workers/typescript"
 
 func k(s *session.S) kit.Kit {
-	return kit.Kit{S: s, Ext: workspace.ExtensionFor("typescript"), Dir: dir, Bin: []string{dir + "/node_modules/.bin"}}
+	return kit.Kit{S: s, Ext: workspace.ExtensionFor("typescript"), Dir: dir}
 }
 
 // cmd is a command in workers/typescript that loads the debug library

@@ -93,13 +93,29 @@ type Extension struct {
 	Package string // "tasker-worker-python"
 	Dir     string // "workers/python"
 	Lib     string // the library's crate name: "tasker_worker_py"
+	// Bin are the worker's own tool directories (its venv, node_modules),
+	// searched before PATH by its targets and by `mage doctor`.
+	Bin []string
 }
 
 // Extensions lists the language workers' native extension crates.
 var Extensions = []Extension{
-	{Worker: "python", Package: "tasker-worker-python", Dir: "workers/python", Lib: "tasker_worker_py"},
+	{Worker: "python", Package: "tasker-worker-python", Dir: "workers/python", Lib: "tasker_worker_py",
+		Bin: []string{"workers/python/.venv/bin"}},
 	{Worker: "ruby", Package: "tasker-worker-ruby", Dir: "workers/ruby/ext/tasker_worker_rb", Lib: "tasker_worker_rb"},
-	{Worker: "typescript", Package: "tasker-worker-typescript", Dir: "workers/typescript/ffi", Lib: "tasker_worker_ts"},
+	{Worker: "typescript", Package: "tasker-worker-typescript", Dir: "workers/typescript/ffi", Lib: "tasker_worker_ts",
+		Bin: []string{"workers/typescript/node_modules/.bin"}},
+}
+
+// ToolPATH is pathEnv with every worker's tool directories in front.
+func (p Paths) ToolPATH(pathEnv string) string {
+	var parts []string
+	for _, e := range Extensions {
+		for _, b := range e.Bin {
+			parts = append(parts, p.Abs(b))
+		}
+	}
+	return strings.Join(append(parts, pathEnv), string(os.PathListSeparator))
 }
 
 // ExtensionFor returns the worker's extension crate.
