@@ -5,6 +5,9 @@ package python
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strings"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
@@ -29,10 +32,30 @@ const (
 
 func k(s *session.S) kit.Kit {
 	return kit.Kit{S: s, Ext: workspace.ExtensionFor("python"), Dir: dir,
-		// What maturin sets, so clippy does not make pyo3 rebuild.
-		CargoEnv:       []string{"PYO3_PYTHON=" + python(s), "PYO3_BUILD_EXTENSION_MODULE=1"},
+		CargoEnv:       pyo3Env(s),
 		ZeroBasedLines: true, // pytest's JUnit lines
 	}
+}
+
+// pyo3Env is the environment maturin gives cargo. Clippy on the extension
+// uses the same, or pyo3's build script reruns and pyo3 rebuilds (4 s)
+// whenever lint and build alternate. The signature needs the venv's
+// Python version (from pyvenv.cfg); before setup made the venv it is left
+// out, costing that one rebuild.
+func pyo3Env(s *session.S) []string {
+	env := []string{"PYO3_PYTHON=" + python(s), "PYTHON_SYS_EXECUTABLE=" + python(s), "PYO3_BUILD_EXTENSION_MODULE=1"}
+	cfg, err := os.ReadFile(s.Paths.Abs(venv, "pyvenv.cfg"))
+	if err != nil {
+		return env
+	}
+	for _, line := range strings.Split(string(cfg), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		parts := strings.Split(strings.TrimSpace(v), ".")
+		if strings.TrimSpace(k) == "version" && len(parts) >= 2 {
+			return append(env, fmt.Sprintf("PYO3_ENVIRONMENT_SIGNATURE=cpython-%s.%s-64bit", parts[0], parts[1]))
+		}
+	}
+	return env
 }
 
 // python is the virtualenv's interpreter.

@@ -2,6 +2,8 @@ package python
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,5 +38,24 @@ func TestMissingMaturinIsExit3(t *testing.T) {
 	err := only(t, Worker{}.Build(s)).Do(context.Background(), s.Run)
 	if fail.Code(err) != fail.MissingTool || !strings.Contains(err.Error(), "missing tool maturin: install with `pip install maturin`") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Clippy gets maturin's pyo3 environment, signature included once the venv exists.
+func TestPyo3EnvMatchesMaturin(t *testing.T) {
+	root := t.TempDir()
+	s, _ := kit.TestSession(t, root, "PATH=/nonexistent")
+	if env := strings.Join(pyo3Env(s), " "); strings.Contains(env, "SIGNATURE") || !strings.Contains(env, "PYO3_PYTHON="+root) {
+		t.Fatalf("without a venv: %s", env)
+	}
+	cfg := filepath.Join(root, venv, "pyvenv.cfg")
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte("home = /usr/bin\nversion = 3.12.4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if env := strings.Join(pyo3Env(s), " "); !strings.Contains(env, "PYO3_ENVIRONMENT_SIGNATURE=cpython-3.12-64bit") {
+		t.Fatalf("with a venv: %s", env)
 	}
 }
