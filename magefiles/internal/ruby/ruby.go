@@ -14,6 +14,7 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/stamp"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
 
@@ -65,8 +66,28 @@ func (Worker) Setup(s *session.S) []run.Step {
 	}
 	always := func(context.Context, *run.Runner) bool { return true }
 	return []run.Step{kt.Stamped("setup", false, []string{"ruby", "bundler"}, key, always, func(ctx context.Context, r *run.Runner, _ string) error {
-		return r.Run(ctx, cmd(s, "bundle", "install", "--local"))
+		if err := r.Run(ctx, cmd(s, "bundle", "install", "--local")); err != nil {
+			return err
+		}
+		return rubocop(ctx, r, s)
 	})}
+}
+
+// rubocopVersion is the rubocop the configuration is written for (Debian 12's).
+const rubocopVersion = "1.39.0"
+
+// rubocop installs rubocop from RubyGems when it is missing (a Ruby from
+// ruby/setup-ruby in GitHub Actions, say); it is not in the Gemfile (see
+// there). Where RubyGems is unreachable the error names the apt package.
+func rubocop(ctx context.Context, r *run.Runner, s *session.S) error {
+	if toolchain.Require(s.PATH(), "rubocop") == nil {
+		return nil
+	}
+	r.Infof("rubocop is missing; installing %s from RubyGems", rubocopVersion)
+	if err := r.Run(ctx, cmd(s, "gem", "install", "rubocop", "--version", rubocopVersion, "--no-document")); err != nil {
+		return fail.Wrap(fail.MissingTool, err, "missing tool rubocop: install with `sudo apt install rubocop` (or `gem install rubocop -v %s`)", rubocopVersion)
+	}
+	return nil
 }
 
 // Build compiles the extension with cargo (the Rust sources' build id

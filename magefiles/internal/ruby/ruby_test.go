@@ -46,3 +46,30 @@ func TestMissingRubyHeadersIsExit3(t *testing.T) {
 		t.Fatalf("cargo ran although the headers are missing:\n%s", out)
 	}
 }
+
+// Without rubocop, setup installs it from RubyGems; where that fails
+// (RubyGems unreachable) the error names the apt package.
+func TestMissingRubocopIsInstalledOrNamed(t *testing.T) {
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "gem"), []byte("#!/bin/sh\necho 'Could not find a valid gem' >&2\nexit 2\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, out := kit.TestSession(t, root, "PATH="+bin)
+	err := rubocop(context.Background(), s.Run, s)
+	if fail.Code(err) != fail.MissingTool || !strings.Contains(err.Error(), "sudo apt install rubocop") {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(out.String(), "gem install rubocop --version "+rubocopVersion) {
+		t.Fatalf("no install attempted:\n%s", out)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "rubocop"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := rubocop(context.Background(), s.Run, s); err != nil {
+		t.Fatalf("an installed rubocop: %v", err)
+	}
+}
