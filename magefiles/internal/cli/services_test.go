@@ -9,13 +9,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
 )
 
 // stackEnv runs orchestration and the Rust worker on free ports, so the
 // tests never touch a developer's stack on the default ports.
 func stackEnv(t *testing.T) (env []string, ports []int) {
 	t.Helper()
-	ports = []int{freePort(t), freePort(t)}
+	ports = []int{testkit.FreePort(t), testkit.FreePort(t)}
 	return []string{
 		"TASKER_SERVICES=orchestration,rust-worker",
 		"ORCHESTRATION_PORT=" + strconv.Itoa(ports[0]),

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
 )
 
 // Ctrl-C on a foreground service (`mage orchestration:run`) stops the
@@ -20,7 +22,7 @@ func TestInterruptStopsAForegroundService(t *testing.T) {
 	if _, err := exec.LookPath("cargo"); err != nil {
 		t.Skip("cargo not installed")
 	}
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	cmd := exec.Command(mage, "orchestration:run")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(),
@@ -57,16 +59,6 @@ func TestInterruptStopsAForegroundService(t *testing.T) {
 		}
 		t.Fatalf("orphaned %s: pids %v", bin, pids)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func dial(port int) bool {

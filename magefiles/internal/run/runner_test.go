@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
 )
 
 // self is a command that runs this test binary in a helper mode.
@@ -26,30 +27,13 @@ func self(t *testing.T, mode string, env ...string) Cmd {
 	return Cmd{Argv: []string{exe}, Dir: t.TempDir(), Env: append([]string{"RUN_HELPER=" + mode}, env...)}
 }
 
-func newTestRunner(o Options) (*Runner, *syncBuffer) {
-	buf := &syncBuffer{}
+func newTestRunner(o Options) (*Runner, *testkit.SyncBuffer) {
+	buf := &testkit.SyncBuffer{}
 	o.Stdout, o.Stderr = buf, buf
 	if o.Env == nil {
 		o.Env = os.Environ()
 	}
 	return New(o), buf
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func readPids(t *testing.T, file string) []int {

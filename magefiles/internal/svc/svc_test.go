@@ -5,19 +5,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
 )
 
 // harness is a Supervisor with its state in a temporary directory, the
@@ -25,14 +24,14 @@ import (
 type harness struct {
 	t    *testing.T
 	s    *Supervisor
-	out  *syncBuffer
+	out  *testkit.SyncBuffer
 	pids string
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	out := &syncBuffer{}
+	out := &testkit.SyncBuffer{}
 	h := &harness{t: t, out: out, pids: filepath.Join(dir, "pids"), s: &Supervisor{
 		R:      run.New(run.Options{Stdout: out, Stderr: out, Env: os.Environ()}),
 		RunDir: filepath.Join(dir, "run"),
@@ -99,17 +98,6 @@ func (h *harness) record(name string) record {
 	return rec
 }
 
-// freePort returns a port nothing listens on (the kernel's pick).
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // eventually polls cond for up to 30 s (a loaded 2-core machine is slow).
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -131,23 +119,6 @@ func wantErr(t *testing.T, err error, code int, parts ...string) {
 			t.Errorf("error lacks %q:\n%v", p, err)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startBystander starts a process that no Stop may touch, leading a group
@@ -173,7 +144,7 @@ func startBystander(t *testing.T) (*exec.Cmd, uint64) {
 func TestHealthyServiceStartsAndStopCleansUp(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	if err := h.s.Start(ctx, []Spec{h.spec("good", port)}); err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +193,7 @@ func TestHealthyServiceStartsAndStopCleansUp(t *testing.T) {
 
 func TestUnhealthyServiceFailsWithinItsOwnTimeout(t *testing.T) {
 	h := newHarness(t)
-	good, bad := freePort(t), freePort(t)
+	good, bad := testkit.FreePort(t), testkit.FreePort(t)
 	bs := h.spec("bad", bad, "CODE=503")
 	bs.Timeout = time.Second
 	begin := time.Now()
@@ -238,7 +209,7 @@ func TestUnhealthyServiceFailsWithinItsOwnTimeout(t *testing.T) {
 
 func TestRedirectOnABusyPortIsReportedNotAccepted(t *testing.T) {
 	h := newHarness(t)
-	port, other := freePort(t), freePort(t)
+	port, other := testkit.FreePort(t), testkit.FreePort(t)
 	squatter := helperSpec("squatter", port, "", "REDIRECT=1")
 	cmd := exec.Command(squatter.Cmd.Argv[0])
 	cmd.Env = append(os.Environ(), squatter.Cmd.Env...)
@@ -267,7 +238,7 @@ func TestRedirectOnABusyPortIsReportedNotAccepted(t *testing.T) {
 
 func TestHealthNamingAnotherServiceIsNotAccepted(t *testing.T) {
 	h := newHarness(t)
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	sp := h.spec("mine", port, "SERVICE=other") // the later SERVICE wins
 	sp.Timeout = 2 * time.Second
 	wantErr(t, h.s.Start(context.Background(), []Spec{sp}), fail.Failed, `from service "other", want "mine"`)
@@ -276,7 +247,7 @@ func TestHealthNamingAnotherServiceIsNotAccepted(t *testing.T) {
 
 func TestExitBeforeHealthyFailsFastWithTheLog(t *testing.T) {
 	h := newHarness(t)
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	begin := time.Now()
 	err := h.s.Start(context.Background(), []Spec{h.spec("crasher", port, "EXIT=3")})
 	wantErr(t, err, fail.Failed, "crasher exited with code 3 before it became healthy", "fatal: boom")
@@ -288,7 +259,7 @@ func TestExitBeforeHealthyFailsFastWithTheLog(t *testing.T) {
 
 func TestDependentsStartAfterTheirDependencyIsHealthy(t *testing.T) {
 	h := newHarness(t)
-	pa, pb, pc := freePort(t), freePort(t), freePort(t)
+	pa, pb, pc := testkit.FreePort(t), testkit.FreePort(t), testkit.FreePort(t)
 	marker := filepath.Join(t.TempDir(), "c-started")
 	// a listens only once c has started: so c, which does not depend on a,
 	// must start in parallel with a. b refuses to start unless a is healthy.
@@ -311,7 +282,7 @@ func TestDependentsStartAfterTheirDependencyIsHealthy(t *testing.T) {
 
 func TestCancelMidStartLeavesNothing(t *testing.T) {
 	h := newHarness(t)
-	pa, pb := freePort(t), freePort(t)
+	pa, pb := testkit.FreePort(t), testkit.FreePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -335,12 +306,12 @@ func TestCancelMidStartLeavesNothing(t *testing.T) {
 func TestStopCleansUpAfterTheStarterWasKilled(t *testing.T) {
 	h := newHarness(t)
 	h.s.Grace = 300 * time.Millisecond // a ignores SIGTERM: this is how long until SIGKILL
-	pa, pb := freePort(t), freePort(t)
+	pa, pb := testkit.FreePort(t), testkit.FreePort(t)
 	exe, _ := os.Executable()
 	starter := exec.Command(exe)
 	starter.Env = append(os.Environ(), "SVC_HELPER=start", "PIDS="+h.pids, "RUN_DIR="+h.s.RunDir, "LOG_DIR="+h.s.LogDir,
 		fmt.Sprintf("PORTS=%d,%d", pa, pb))
-	var starterOut syncBuffer
+	var starterOut testkit.SyncBuffer
 	starter.Stdout, starter.Stderr = &starterOut, &starterOut
 	if err := starter.Start(); err != nil {
 		t.Fatal(err)
@@ -379,7 +350,7 @@ func TestStopLeavesAReusedPidAlone(t *testing.T) {
 	exited.Env = append(os.Environ(), "SVC_HELPER=bogus")
 	_ = exited.Run()
 
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	stale := []record{
 		{Name: "ghost", Pid: victim.Process.Pid, Pgid: victim.Process.Pid, Port: port, Ticks: ticks + 100, Started: time.Now()},
 		{Name: "gone", Pid: exited.Process.Pid, Pgid: exited.Process.Pid, Port: port, Ticks: 1, Started: time.Now()},
@@ -410,11 +381,11 @@ func TestStopLeavesAReusedPidAlone(t *testing.T) {
 
 func TestDryRunStartsNothing(t *testing.T) {
 	h := newHarness(t)
-	out := &syncBuffer{}
+	out := &testkit.SyncBuffer{}
 	h.s.R = run.New(run.Options{Stdout: out, Stderr: out, Env: os.Environ(), DryRun: true})
-	b := h.spec("b", freePort(t))
+	b := h.spec("b", testkit.FreePort(t))
 	b.After = []string{"a"}
-	if err := h.s.Start(context.Background(), []Spec{b, h.spec("a", freePort(t))}); err != nil {
+	if err := h.s.Start(context.Background(), []Spec{b, h.spec("a", testkit.FreePort(t))}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -428,7 +399,7 @@ func TestDryRunStartsNothing(t *testing.T) {
 
 	// A dry-run Stop signals nothing.
 	victim, ticks := startBystander(t)
-	rec := record{Name: "a", Pid: victim.Process.Pid, Pgid: victim.Process.Pid, Port: freePort(t), Ticks: ticks}
+	rec := record{Name: "a", Pid: victim.Process.Pid, Pgid: victim.Process.Pid, Port: testkit.FreePort(t), Ticks: ticks}
 	if err := writeRecord(h.s.pidPath("a"), rec); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
 )
 
 func TestProbe(t *testing.T) {
@@ -57,7 +58,7 @@ func TestProbe(t *testing.T) {
 	}
 
 	t.Run("nothing listening", func(t *testing.T) {
-		err := Probe(context.Background(), fmt.Sprintf("http://127.0.0.1:%d/health", freePort(t)), "x")
+		err := Probe(context.Background(), fmt.Sprintf("http://127.0.0.1:%d/health", testkit.FreePort(t)), "x")
 		var pe *ProbeError
 		if !errors.As(err, &pe) || pe.Answered || !strings.Contains(pe.Reason, "connection refused") {
 			t.Fatalf("want an unanswered ProbeError, got %#v", err)
@@ -208,7 +209,7 @@ func TestLogsTailsAndFollows(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var followed syncBuffer
+	var followed testkit.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- h.s.Logs(ctx, &followed, 1, true, "a", "b") }()
 	eventually(t, "the initial tail", func() bool { return strings.HasSuffix(followed.String(), "<==\nb1\n") })
