@@ -84,7 +84,7 @@ func pipeline(ctx context.Context, plan func(*session.S, []lang.Pipeline) []run.
 		}
 		err = s.Run.Serial(ctx, plan(s, selected)...)
 		if merr := ci.MergeReports(s, s.Run, selected); merr != nil {
-			fmt.Fprintf(os.Stderr, "could not merge the JUnit reports: %v\n", merr)
+			s.Run.Warnf("could not merge the JUnit reports: %v", merr)
 		}
 		return err
 	})

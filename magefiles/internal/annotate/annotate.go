@@ -153,9 +153,9 @@ func CargoCmd(c run.Cmd, github bool) run.Cmd {
 
 // Tests makes an error annotation for each failed test case. dir is the
 // directory the runner reported paths against (relative to the root);
-// absolute paths under root are made relative. lineBase is the number the
-// runner gives a file's first line (pytest counts from 0, others from 1).
-func Tests(cases []junit.Case, root, dir string, lineBase int) []Annotation {
+// absolute paths under root are made relative. zeroBased says the runner
+// counts lines from 0 (pytest); annotations count from 1.
+func Tests(cases []junit.Case, root, dir string, zeroBased bool) []Annotation {
 	var out []Annotation
 	for _, c := range cases {
 		if !c.Failed() {
@@ -177,9 +177,9 @@ func Tests(cases []junit.Case, root, dir string, lineBase int) []Annotation {
 		if p := c.Problem(); p != nil && p.Message != "" {
 			msg += ": " + p.Message
 		}
-		line := 0
-		if c.Line > 0 || lineBase == 0 && file != "" {
-			line = c.Line + 1 - lineBase
+		line := c.Line // 0 means unknown, unless the runner counts from 0
+		if zeroBased && file != "" {
+			line++
 		}
 		out = append(out, Annotation{Level: "error", File: filepath.ToSlash(file), Line: line, Title: "test failed", Message: msg})
 	}

@@ -67,7 +67,7 @@ func TestTests(t *testing.T) {
 		{Name: "claims", File: "/repo/workers/typescript/test/ffi.test.ts", Error: &junit.Problem{}},
 		{Name: "elsewhere", File: "/tmp/x.ts", Failure: &junit.Problem{}},
 	}
-	got := Tests(cases, "/repo", "workers/python", 1)
+	got := Tests(cases, "/repo", "workers/python", false)
 	if len(got) != 3 {
 		t.Fatalf("want 3 annotations, got %v", got)
 	}
@@ -79,7 +79,7 @@ func TestTests(t *testing.T) {
 	}
 	// pytest counts lines from 0: its line 0 is the file's first line.
 	zero := []junit.Case{{Name: "t", File: "tests/t.py", Line: 0, Failure: &junit.Problem{}}}
-	if a := Tests(zero, "/repo", "workers/python", 0); a[0].Line != 1 {
+	if a := Tests(zero, "/repo", "workers/python", true); a[0].Line != 1 {
 		t.Fatalf("0-based line 0 became %d", a[0].Line)
 	}
 }

@@ -24,9 +24,10 @@ type Kit struct {
 	S   *session.S
 	Ext workspace.Extension
 	Dir string // the worker's directory, relative to the root: "workers/python"
-	// CargoEnv is extra environment for cargo on the extension crate, so
-	// that lint and build agree and cargo does not rebuild between them.
-	CargoEnv []string
+	// CargoEnv, if set, is extra environment for cargo on the extension
+	// crate, so that lint and build agree and cargo does not rebuild
+	// between them. It is called when the command runs (after setup).
+	CargoEnv func() []string
 	// ZeroBasedLines says the test runner's JUnit reports count lines from
 	// 0 (pytest); annotations need 1-based lines.
 	ZeroBasedLines bool
@@ -49,6 +50,14 @@ func (k Kit) Cmd(argv ...string) run.Cmd {
 		c.Env = []string{"PATH=" + k.PATH()}
 	}
 	return c
+}
+
+// cargoEnv is CargoEnv's value now.
+func (k Kit) cargoEnv() []string {
+	if k.CargoEnv == nil {
+		return nil
+	}
+	return k.CargoEnv()
 }
 
 // Name is the step name for an action: "python:lint".
@@ -88,15 +97,16 @@ func (k Kit) Stamp(kind string) stamp.Stamp {
 }
 
 // Stamped is a step that is skipped while key(inputs) matches the stamp
-// saved by its last success and ok() holds (the output still exists).
-func (k Kit) Stamped(action string, heavy bool, tools []string, key func() (string, error), ok func(context.Context, *run.Runner) bool, fn func(context.Context, *run.Runner, string) error) run.Step {
+// saved by its last success and ok(key), if given, holds (the output still
+// exists, say).
+func (k Kit) Stamped(action string, heavy bool, tools []string, key func() (string, error), ok func(context.Context, *run.Runner, string) bool, fn func(context.Context, *run.Runner, string) error) run.Step {
 	st := k.Stamp(action)
 	return k.Do(action, heavy, tools, func(ctx context.Context, r *run.Runner) error {
 		want, err := key()
 		if err != nil {
 			return err
 		}
-		if !r.DryRun() && st.Matches(want) && ok(ctx, r) {
+		if !r.DryRun() && st.Matches(want) && (ok == nil || ok(ctx, r, want)) {
 			return run.Skip("up to date (" + want + ")")
 		}
 		if err := st.Clear(); err != nil {

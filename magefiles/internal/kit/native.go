@@ -35,7 +35,7 @@ func (k Kit) Cargo(id string, release bool) run.Cmd {
 	if release {
 		c.Argv = append(c.Argv, "--release")
 	}
-	c.Env = append([]string{BuildIDEnv + "=" + id}, k.CargoEnv...)
+	c.Env = append([]string{BuildIDEnv + "=" + id}, k.cargoEnv()...)
 	return c
 }
 
@@ -95,18 +95,27 @@ func (k Kit) Fresh(ctx context.Context, r *run.Runner, probe Probe, id string) b
 // Build is the stamped build step: skipped while the Rust sources hash to
 // the build id the language already loads; otherwise build(id) runs.
 func (k Kit) Build(tools []string, probe Probe, build func(context.Context, *run.Runner, string) error) run.Step {
-	fresh := func(ctx context.Context, r *run.Runner) bool {
-		id, err := k.BuildID()
-		return err == nil && k.Fresh(ctx, r, probe, id)
-	}
+	fresh := func(ctx context.Context, r *run.Runner, id string) bool { return k.Fresh(ctx, r, probe, id) }
 	return k.Stamped("build", true, tools, k.BuildID, fresh, build)
+}
+
+// Release is the buildRelease step: it checks tools and runs fn with the
+// build id of the current Rust sources.
+func (k Kit) Release(tools []string, fn func(context.Context, *run.Runner, string) error) run.Step {
+	return k.Do("buildRelease", true, tools, func(ctx context.Context, r *run.Runner) error {
+		id, err := k.BuildID()
+		if err != nil {
+			return err
+		}
+		return fn(ctx, r, id)
+	})
 }
 
 // Lint runs clippy on the extension crate with warnings denied.
 func (k Kit) Lint() run.Step {
-	c := k.S.Cmd(".", "cargo", "clippy", "-p", k.Ext.Package, "--all-targets", "--", "-D", "warnings")
-	c.Env = k.CargoEnv
 	return k.Do("lintRust", true, []string{"cargo", "clippy"}, func(ctx context.Context, r *run.Runner) error {
+		c := k.S.Cmd(".", "cargo", "clippy", "-p", k.Ext.Package, "--all-targets", "--", "-D", "warnings")
+		c.Env = k.cargoEnv()
 		return r.Run(ctx, annotate.CargoCmd(c, r.GitHub()))
 	})
 }

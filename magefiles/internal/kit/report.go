@@ -44,11 +44,7 @@ func (k Kit) Reported(ctx context.Context, r *run.Runner, path string, c run.Cmd
 		return nil
 	}
 	if r.GitHub() {
-		base := 1
-		if k.ZeroBasedLines {
-			base = 0
-		}
-		for _, a := range annotate.Tests(report.Failed(), k.S.Paths.Root, k.Dir, base) {
+		for _, a := range annotate.Tests(report.Failed(), k.S.Paths.Root, k.Dir, k.ZeroBasedLines) {
 			fmt.Fprintln(r.Stdout(), a)
 		}
 	}

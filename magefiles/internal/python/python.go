@@ -32,7 +32,7 @@ const (
 
 func k(s *session.S) kit.Kit {
 	return kit.Kit{S: s, Ext: workspace.ExtensionFor("python"), Dir: dir,
-		CargoEnv:       pyo3Env(s),
+		CargoEnv:       func() []string { return pyo3Env(s) },
 		ZeroBasedLines: true, // pytest's JUnit lines
 	}
 }
@@ -40,8 +40,8 @@ func k(s *session.S) kit.Kit {
 // pyo3Env is the environment maturin gives cargo. Clippy on the extension
 // uses the same, or pyo3's build script reruns and pyo3 rebuilds (4 s)
 // whenever lint and build alternate. The signature needs the venv's
-// Python version (from pyvenv.cfg); before setup made the venv it is left
-// out, costing that one rebuild.
+// Python version (from pyvenv.cfg), so it is read when cargo runs, after
+// setup made the venv.
 func pyo3Env(s *session.S) []string {
 	env := []string{"PYO3_PYTHON=" + python(s), "PYTHON_SYS_EXECUTABLE=" + python(s), "PYO3_BUILD_EXTENSION_MODULE=1"}
 	cfg, err := os.ReadFile(s.Paths.Abs(venv, "pyvenv.cfg"))
@@ -76,9 +76,9 @@ func (Worker) Name() string { return "python" }
 func (Worker) Setup(s *session.S) []run.Step {
 	kt := k(s)
 	key := func() (string, error) {
-		return stamp.Hash(s.Paths.Abs(dir), nil, []string{requirements}, s.Env.Get("PATH"))
+		return stamp.Hash(s.Paths.Abs(dir), nil, []string{requirements}, s.PATH())
 	}
-	ready := func(context.Context, *run.Runner) bool { return kt.Exists(venv + "/bin/python") }
+	ready := func(context.Context, *run.Runner, string) bool { return kt.Exists(venv + "/bin/python") }
 	return []run.Step{kt.Stamped("setup", false, []string{"python3"}, key, ready, func(ctx context.Context, r *run.Runner, _ string) error {
 		if toolchain.Require(s.PATH(), "uv") == nil {
 			return kit.RunAll(ctx, r,
@@ -106,11 +106,7 @@ func (Worker) Build(s *session.S) []run.Step {
 // BuildRelease builds an abi3 wheel under target/wheels.
 func (Worker) BuildRelease(s *session.S) []run.Step {
 	kt := k(s)
-	return []run.Step{kt.Do("buildRelease", true, []string{"maturin"}, func(ctx context.Context, r *run.Runner) error {
-		id, err := kt.BuildID()
-		if err != nil {
-			return err
-		}
+	return []run.Step{kt.Release([]string{"maturin"}, func(ctx context.Context, r *run.Runner, id string) error {
 		c := kt.Cmd("maturin", "build", "--release", "--out", s.Paths.Abs("target", "wheels"))
 		c.Env = append(c.Env, kit.BuildIDEnv+"="+id)
 		return r.Run(ctx, c)

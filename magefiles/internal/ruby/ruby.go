@@ -64,8 +64,7 @@ func (Worker) Setup(s *session.S) []run.Step {
 	key := func() (string, error) {
 		return stamp.Hash(s.Paths.Abs(dir), nil, []string{"Gemfile", "Gemfile.lock", "tasker_worker_rb.gemspec"}, s.PATH())
 	}
-	always := func(context.Context, *run.Runner) bool { return true }
-	return []run.Step{kt.Stamped("setup", false, []string{"ruby", "bundler"}, key, always, func(ctx context.Context, r *run.Runner, _ string) error {
+	return []run.Step{kt.Stamped("setup", false, []string{"ruby", "bundler"}, key, nil, func(ctx context.Context, r *run.Runner, _ string) error {
 		if err := r.Run(ctx, cmd(s, "bundle", "install", "--local")); err != nil {
 			return err
 		}
@@ -109,11 +108,7 @@ func (Worker) Build(s *session.S) []run.Step {
 // BuildRelease compiles the extension with the release profile and installs it.
 func (Worker) BuildRelease(s *session.S) []run.Step {
 	kt := k(s)
-	return []run.Step{kt.Do("buildRelease", true, []string{"ruby", "cargo"}, func(ctx context.Context, r *run.Runner) error {
-		id, err := kt.BuildID()
-		if err != nil {
-			return err
-		}
+	return []run.Step{kt.Release([]string{"ruby", "cargo"}, func(ctx context.Context, r *run.Runner, id string) error {
 		if err := r.Run(ctx, kt.Cargo(id, true)); err != nil {
 			return err
 		}

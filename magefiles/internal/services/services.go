@@ -129,9 +129,9 @@ func (st Stack) Selected() (map[string]bool, error) {
 }
 
 // Build makes what the services run current: the database, the Rust
-// binaries and each worker (setup, build, freshness check); each part is
+// binaries and each worker among specs (setup, build, freshness check); each part is
 // skipped or incremental when nothing changed.
-func (st Stack) Build() []run.Step {
+func (st Stack) Build(specs []svc.Spec) []run.Step {
 	s := st.S
 	cargo := s.Cmd(".", "cargo", "build")
 	for _, b := range rustBinaries {
@@ -141,9 +141,8 @@ func (st Stack) Build() []run.Step {
 		{Name: "db:setup", Do: func(ctx context.Context, r *run.Runner) error { return db.Setup(ctx, s.On(r)) }},
 		{Name: "rust:buildServices", Heavy: true, Do: func(ctx context.Context, r *run.Runner) error { return r.Run(ctx, cargo) }},
 	}
-	selected, _ := st.Selected() // Specs reports a bad selection first
 	for _, w := range st.Workers {
-		if selected[w.Name()+"-worker"] {
+		if slices.ContainsFunc(specs, func(sp svc.Spec) bool { return sp.Name == w.Name()+"-worker" }) {
 			steps = append(steps, lang.Loaded(w, s, func(lang.Worker, *session.S) []run.Step { return nil })...)
 		}
 	}
@@ -161,7 +160,7 @@ func (st Stack) Start() run.Step {
 		if err != nil {
 			return err
 		}
-		if err := r.Serial(ctx, st.Build()...); err != nil {
+		if err := r.Serial(ctx, st.Build(specs)...); err != nil {
 			return err
 		}
 		return st.Supervisor(r).Start(ctx, specs)

@@ -97,7 +97,7 @@ func (Worker) Setup(s *session.S) []run.Step {
 	key := func() (string, error) {
 		return stamp.Hash(s.Paths.Abs(dir), nil, []string{"package.json", "package-lock.json"}, s.PATH())
 	}
-	ready := func(context.Context, *run.Runner) bool { return kt.Exists(dir + "/node_modules/.bin/bun") }
+	ready := func(context.Context, *run.Runner, string) bool { return kt.Exists(dir + "/node_modules/.bin/bun") }
 	return []run.Step{kt.Stamped("setup", false, []string{"node", "npm"}, key, ready, func(ctx context.Context, r *run.Runner, _ string) error {
 		return r.Run(ctx, kt.Cmd("npm", "ci", "--no-audit", "--no-fund"))
 	})}
@@ -113,7 +113,7 @@ func (Worker) Build(s *session.S) []run.Step {
 	key := func() (string, error) {
 		return stamp.Hash(s.Paths.Abs(dir), nil, []string{"src", "test", "tsconfig.json", "tsconfig.build.json", "package-lock.json"})
 	}
-	built := func(context.Context, *run.Runner) bool { return kt.Exists(dir + "/dist") }
+	built := func(context.Context, *run.Runner, string) bool { return kt.Exists(dir + "/dist") }
 	ts := kt.Stamped("buildTs", false, []string{"tsc"}, key, built, func(ctx context.Context, r *run.Runner, _ string) error {
 		return r.Run(ctx, kt.Cmd("tsc", "-p", "tsconfig.build.json"))
 	})
@@ -124,11 +124,7 @@ func (Worker) Build(s *session.S) []run.Step {
 // worker with TASKER_FFI_LIBRARY pointing at it).
 func (Worker) BuildRelease(s *session.S) []run.Step {
 	kt := k(s)
-	return []run.Step{kt.Do("buildRelease", true, []string{"cargo"}, func(ctx context.Context, r *run.Runner) error {
-		id, err := kt.BuildID()
-		if err != nil {
-			return err
-		}
+	return []run.Step{kt.Release([]string{"cargo"}, func(ctx context.Context, r *run.Runner, id string) error {
 		if err := r.Run(ctx, kt.Cargo(id, true)); err != nil {
 			return err
 		}
