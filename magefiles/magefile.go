@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/python"
@@ -52,8 +53,14 @@ func Build(ctx context.Context) error { return fan(ctx, "build", lang.Build) }
 // Fix applies formatters and lint fixes in every area.
 func Fix(ctx context.Context) error { return fan(ctx, "fix", lang.Fix) }
 
-// Setup installs what every area needs (cargo-nextest, dependencies).
-func Setup(ctx context.Context) error { return fan(ctx, "setup", lang.Setup) }
+// Setup installs what every area needs where it is missing: system packages (apt-get as root or with
+// sudo -n; brew on macOS), prebuilt cargo-nextest from PyPI, the PostgreSQL server, and each worker's
+// dependencies from its lock file. It prints what it installs and why.
+func Setup(ctx context.Context) error {
+	return do(ctx, func(ctx context.Context, s *session.S) error {
+		return s.Run.Parallel(ctx, append(lang.Fan(s, "setup", lang.Setup, lang.Areas(all)...), db.InstallServer(s))...)
+	})
+}
 
 // Clean removes build outputs of every area (target/ and the like; never the database).
 func Clean(ctx context.Context) error { return fan(ctx, "clean", lang.Clean) }
@@ -73,12 +80,19 @@ func PrePush(ctx context.Context) error {
 	})
 }
 
-// Doctor lists every tool the build uses: found or missing, version, and the install command.
+// Doctor lists every tool the build uses: found or missing, version, where it came from, and the
+// install command.
 func Doctor(ctx context.Context) error {
 	return do(ctx, func(ctx context.Context, s *session.S) error {
-		toolchain.Report(os.Stdout, toolchain.Doctor(ctx, s.Run, s.Paths.Root, s.Paths.ToolPATH(s.PATH())))
+		toolchain.Report(os.Stdout, toolchain.Doctor(ctx, s.Run, s.Tools, s.Paths.ToolPATH(s.PATH())))
 		return nil
 	})
+}
+
+// Install installs one tool of `mage doctor`'s list where it is missing, optional ones included:
+// `mage install sccache`.
+func Install(ctx context.Context, tool string) error {
+	return do(ctx, func(ctx context.Context, s *session.S) error { return s.Install(ctx, s.Run, "", tool) })
 }
 
 // Env prints every variable the build reads, its value (secrets redacted) and where it came from.

@@ -75,7 +75,7 @@ func WriteOutput(path, name, value string) error {
 // Setup installs every area's toolchain pieces and dependencies
 // (cargo-nextest, the Python venv, npm packages, ...).
 func Setup(s *session.S, areas []lang.Pipeline) run.Step {
-	return composite("ci:setup", fan(s, "setup", lang.Setup, areas))
+	return composite("ci:setup", append(fan(s, "setup", lang.Setup, areas), db.InstallServer(s)))
 }
 
 // BuildWorkers builds the language workers' native extensions (the Rust

@@ -1,20 +1,18 @@
 package ci
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
 
 // fakeArea is an area with no steps whose only report is a file in dir.
@@ -34,29 +32,18 @@ func (a fakeArea) Reports(s *session.S) []string {
 	return []string{filepath.Join(s.Paths.Root, string(a)+".xml"), filepath.Join(s.Paths.Root, "absent.xml")}
 }
 
-func sessionIn(t *testing.T, root string, vars ...string) (*session.S, *bytes.Buffer) {
-	t.Helper()
-	e, err := env.Load(t.TempDir(), vars)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	r := run.New(run.Options{Stdout: &out, Stderr: &out, Env: e.Environ()})
-	return &session.S{Paths: workspace.Paths{Root: root}, Env: e, Run: r}, &out
-}
-
 func TestSelectNarrowsAndRejectsUnknownAreas(t *testing.T) {
 	all := []lang.Pipeline{fakeArea("rust"), fakeArea("python"), fakeArea("ruby")}
-	s, _ := sessionIn(t, t.TempDir())
+	s, _ := kit.TestSession(t, t.TempDir())
 	if got, _ := Select(s, all); len(got) != 3 {
 		t.Fatalf("unset selects all, got %d", len(got))
 	}
-	s, _ = sessionIn(t, t.TempDir(), AreasEnv+"=ruby, rust")
+	s, _ = kit.TestSession(t, t.TempDir(), AreasEnv+"=ruby, rust")
 	got, err := Select(s, all)
 	if err != nil || len(got) != 2 || got[0].Name() != "ruby" || got[1].Name() != "rust" {
 		t.Fatalf("got %v, %v", got, err)
 	}
-	s, _ = sessionIn(t, t.TempDir(), AreasEnv+"=cobol")
+	s, _ = kit.TestSession(t, t.TempDir(), AreasEnv+"=cobol")
 	_, err = Select(s, all)
 	if fail.Code(err) != fail.Config || !strings.Contains(err.Error(), "valid areas: rust, python, ruby") {
 		t.Fatalf("unknown area: %v", err)
@@ -80,7 +67,7 @@ func TestMergeReportsLabelsByArea(t *testing.T) {
 	if err := os.Chtimes(stale, old, old); err != nil {
 		t.Fatal(err)
 	}
-	s, out := sessionIn(t, root)
+	s, out := kit.TestSession(t, root)
 	s.Start = time.Now().Add(-time.Minute)
 	if err := MergeReports(s, s.Run, []lang.Pipeline{fakeArea("rust"), fakeArea("python"), fakeArea("ruby")}); err != nil {
 		t.Fatal(err)

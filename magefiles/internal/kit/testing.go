@@ -7,12 +7,12 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
 
 // TestSession is a session rooted at root whose environment is exactly
 // vars (PATH included), printing into the returned buffer. For the
-// worker packages' tests.
+// worker packages' tests. It installs nothing: no package manager, no
+// reachable package index.
 func TestSession(t testing.TB, root string, vars ...string) (*session.S, *bytes.Buffer) {
 	t.Helper()
 	e, err := env.Load(t.TempDir(), vars)
@@ -20,6 +20,8 @@ func TestSession(t testing.TB, root string, vars ...string) (*session.S, *bytes.
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	r := run.New(run.Options{Stdout: &out, Stderr: &out, Env: e.Environ()})
-	return &session.S{Paths: workspace.Paths{Root: root}, Env: e, Run: r}, &out
+	s := session.New(root, e, run.Options{Stdout: &out, Stderr: &out, DryRun: env.Bool(e, "MAGE_DRY_RUN")})
+	s.Tools.Platform.PM = ""
+	s.Tools.Index = "http://127.0.0.1:1/simple/"
+	return s, &out
 }

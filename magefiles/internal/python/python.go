@@ -72,14 +72,18 @@ func (Worker) Name() string { return "python" }
 
 // Setup makes workers/python/.venv and installs requirements-dev.txt into
 // it, with uv when installed, else venv and pip. Skipped while the
-// requirements and the interpreter are unchanged.
+// requirements, the interpreter and uv are unchanged.
 func (Worker) Setup(s *session.S) []run.Step {
 	kt := k(s)
 	key := func() (string, error) {
-		return stamp.Hash(s.Paths.Abs(dir), nil, []string{requirements}, s.PATH())
+		return stamp.Hash(s.Paths.Abs(dir), nil, []string{requirements}, kt.ToolKey("python3", "uv"))
 	}
 	ready := func(context.Context, *run.Runner, string) bool { return kt.Exists(venv + "/bin/python") }
-	return []run.Step{kt.Stamped("setup", false, []string{"python3"}, key, ready, func(ctx context.Context, r *run.Runner, _ string) error {
+	tools := []string{"python3"}
+	if toolchain.Require(s.PATH(), "uv") != nil {
+		tools = append(tools, "python3-venv")
+	}
+	return []run.Step{kt.Setup(tools, key, ready, func(ctx context.Context, r *run.Runner, _ string) error {
 		if toolchain.Require(s.PATH(), "uv") == nil {
 			return kit.RunAll(ctx, r,
 				s.Cmd(dir, "uv", "venv", "--allow-existing", ".venv"),

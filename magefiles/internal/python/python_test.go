@@ -36,7 +36,7 @@ func TestMissingPythonIsExit3(t *testing.T) {
 func TestMissingMaturinIsExit3(t *testing.T) {
 	s, _ := kit.TestSession(t, t.TempDir(), "PATH=/nonexistent")
 	err := only(t, Worker{}.Build(s)).Do(context.Background(), s.Run)
-	if fail.Code(err) != fail.MissingTool || !strings.Contains(err.Error(), "missing tool maturin: install with `pip install maturin`") {
+	if fail.Code(err) != fail.MissingTool || !strings.Contains(err.Error(), "missing tool maturin: install with `mage python:setup`") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -6,9 +6,7 @@ package ruby
 
 import (
 	"context"
-	"os"
 
-	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
@@ -56,37 +54,31 @@ func probe(s *session.S) kit.Probe {
 
 func (Worker) Name() string { return "ruby" }
 
-// Setup resolves the Gemfile against the installed gems (bundle install
-// --local: nothing is downloaded); skipped while Gemfile and Gemfile.lock
-// are unchanged.
+// Setup installs Ruby, its headers, the gems and libclang where they are
+// missing (system packages), then resolves the Gemfile against the
+// installed gems (bundle install --local: nothing is downloaded); skipped
+// while the Gemfile, its lock, ruby and bundler are unchanged.
 func (Worker) Setup(s *session.S) []run.Step {
 	kt := k(s)
 	key := func() (string, error) {
-		return stamp.Hash(s.Paths.Abs(dir), nil, []string{"Gemfile", "Gemfile.lock", "tasker_worker_rb.gemspec"}, s.PATH())
+		return stamp.Hash(s.Paths.Abs(dir), nil, []string{"Gemfile", "Gemfile.lock", "tasker_worker_rb.gemspec"}, kt.ToolKey("ruby", "bundle"))
 	}
-	return []run.Step{kt.Stamped("setup", false, []string{"ruby", "bundler"}, key, nil, func(ctx context.Context, r *run.Runner, _ string) error {
-		if err := r.Run(ctx, cmd(s, "bundle", "install", "--local")); err != nil {
-			return err
-		}
-		return rubocop(ctx, r, s)
+	return []run.Step{kt.Setup(toolchain.InArea("ruby"), key, nil, func(ctx context.Context, r *run.Runner, _ string) error {
+		return bundle(ctx, r, s)
 	})}
 }
 
-// rubocopVersion is the rubocop the configuration is written for (Debian 12's).
-const rubocopVersion = "1.39.0"
-
-// rubocop installs rubocop from RubyGems when it is missing (a Ruby from
-// ruby/setup-ruby in GitHub Actions, say); it is not in the Gemfile (see
-// there). Where RubyGems is unreachable the error names the apt package.
-func rubocop(ctx context.Context, r *run.Runner, s *session.S) error {
-	if toolchain.Require(s.PATH(), "rubocop") == nil {
-		return nil
+// bundle resolves the Gemfile offline. Gemfile.lock is written for Debian
+// 12's gems; where another distribution ships other versions, the lock is
+// re-resolved against the gems installed here, and the change is named.
+func bundle(ctx context.Context, r *run.Runner, s *session.S) error {
+	if _, err := r.Output(ctx, cmd(s, "bundle", "check")); err != nil && !r.DryRun() {
+		r.Warnf("%s/Gemfile.lock names gems that are not installed here (%v); re-resolving it against the installed gems: review it with `git diff %s/Gemfile.lock`", dir, err, dir)
+		if err := r.Run(ctx, cmd(s, "bundle", "lock", "--local", "--update")); err != nil {
+			return err
+		}
 	}
-	r.Infof("rubocop is missing; installing %s from RubyGems", rubocopVersion)
-	if err := r.Run(ctx, cmd(s, "gem", "install", "rubocop", "--version", rubocopVersion, "--no-document")); err != nil {
-		return fail.Wrap(fail.MissingTool, err, "missing tool rubocop: install with `sudo apt install rubocop` (or `gem install rubocop -v %s`)", rubocopVersion)
-	}
-	return nil
+	return r.Run(ctx, cmd(s, "bundle", "install", "--local"))
 }
 
 // Build compiles the extension with cargo (the Rust sources' build id
@@ -94,10 +86,7 @@ func rubocop(ctx context.Context, r *run.Runner, s *session.S) error {
 // that build.
 func (Worker) Build(s *session.S) []run.Step {
 	kt := k(s)
-	return []run.Step{kt.Build([]string{"ruby", "cargo"}, probe(s), func(ctx context.Context, r *run.Runner, id string) error {
-		if err := headers(ctx, r, s); err != nil {
-			return err
-		}
+	return []run.Step{kt.Build([]string{"ruby", "ruby-headers", "libclang", "cargo"}, probe(s), func(ctx context.Context, r *run.Runner, id string) error {
 		if err := r.Run(ctx, kt.Cargo(id, false)); err != nil {
 			return err
 		}
@@ -108,25 +97,12 @@ func (Worker) Build(s *session.S) []run.Step {
 // BuildRelease compiles the extension with the release profile and installs it.
 func (Worker) BuildRelease(s *session.S) []run.Step {
 	kt := k(s)
-	return []run.Step{kt.Release([]string{"ruby", "cargo"}, func(ctx context.Context, r *run.Runner, id string) error {
+	return []run.Step{kt.Release([]string{"ruby", "ruby-headers", "libclang", "cargo"}, func(ctx context.Context, r *run.Runner, id string) error {
 		if err := r.Run(ctx, kt.Cargo(id, true)); err != nil {
 			return err
 		}
 		return kt.Install(r, kt.Library("release"), installed)
 	})}
-}
-
-// headers fails with the install command when ruby.h is missing (the
-// ruby-dev package): rb-sys needs it to compile.
-func headers(ctx context.Context, r *run.Runner, s *session.S) error {
-	h, err := r.Output(ctx, cmd(s, "ruby", "-rrbconfig", "-e", `print File.join(RbConfig::CONFIG["rubyhdrdir"], "ruby.h")`))
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(h); err != nil {
-		return fail.New(fail.MissingTool, "missing Ruby headers (%s): install with `sudo apt install ruby-dev` (macOS: `brew install ruby`)", h)
-	}
-	return nil
 }
 
 // Format checks layout with rubocop's Layout cops (the crate's formatting

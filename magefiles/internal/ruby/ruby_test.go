@@ -10,6 +10,8 @@ import (
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
 
 func TestMissingRubyIsExit3(t *testing.T) {
@@ -39,7 +41,7 @@ func TestMissingRubyHeadersIsExit3(t *testing.T) {
 	}
 	s, out := kit.TestSession(t, root, "PATH="+bin+":"+filepath.Dir(cargo))
 	err = Worker{}.Build(s)[0].Do(context.Background(), s.Run)
-	if fail.Code(err) != fail.MissingTool || !strings.Contains(err.Error(), "missing Ruby headers") || !strings.Contains(err.Error(), "apt install ruby-dev") {
+	if fail.Code(err) != fail.MissingTool || !strings.Contains(err.Error(), "missing tool ruby-headers: install with") || !strings.Contains(err.Error(), "apt-get install -y ruby-dev") {
 		t.Fatalf("err = %v\n%s", err, out)
 	}
 	if strings.Contains(out.String(), "cargo build") {
@@ -47,29 +49,56 @@ func TestMissingRubyHeadersIsExit3(t *testing.T) {
 	}
 }
 
-// Without rubocop, setup installs it from RubyGems; where that fails
-// (RubyGems unreachable) the error names the apt package.
-func TestMissingRubocopIsInstalledOrNamed(t *testing.T) {
-	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "gem"), []byte("#!/bin/sh\necho 'Could not find a valid gem' >&2\nexit 2\n"), 0o755); err != nil {
+// The committed Gemfile.lock must resolve offline (bundle install --local)
+// on this machine's Ruby: every gem version it names is installed. A lock
+// written on a machine with newer gems (rexml 3.3.9 where Debian 12 ships
+// 3.2.5) fails here before it fails a fresh machine's ruby:setup.
+func TestCommittedGemfileLockResolvesOffline(t *testing.T) {
+	ruby := testkit.NeedTool(t, "ruby")
+	root, err := workspace.FindRoot(".")
+	if err != nil {
 		t.Fatal(err)
 	}
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
-		t.Fatal(err)
+	lock, err := exec.Command("git", "-C", root, "show", "HEAD:"+dir+"/Gemfile.lock").Output()
+	if err != nil {
+		t.Skipf("no committed Gemfile.lock: %v", err)
 	}
-	s, out := kit.TestSession(t, root, "PATH="+bin)
-	err := rubocop(context.Background(), s.Run, s)
-	if fail.Code(err) != fail.MissingTool || !strings.Contains(err.Error(), "sudo apt install rubocop") {
-		t.Fatalf("err = %v", err)
+	specs := lockedGems(string(lock))
+	if len(specs) == 0 {
+		t.Fatal("no gems in the committed Gemfile.lock")
 	}
-	if !strings.Contains(out.String(), "gem install rubocop --version "+rubocopVersion) {
-		t.Fatalf("no install attempted:\n%s", out)
+	// Prints "name version" for each locked gem the installed gems lack.
+	script := `ARGV.each_slice(2) { |n, v| puts "#{n} #{v}" unless Gem::Specification.any? { |s| s.name == n && s.version.to_s == v } }`
+	out, err := exec.Command(ruby, append([]string{"-e", script}, specs...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
 	}
-	if err := os.WriteFile(filepath.Join(bin, "rubocop"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
+	if missing := strings.TrimSpace(string(out)); missing != "" {
+		t.Errorf("the committed %s/Gemfile.lock names gems this Ruby cannot provide offline:\n%s\n"+
+			"lock what the distribution ships (`bundle lock --local --update` in %s) and commit it", dir, missing, dir)
 	}
-	if err := rubocop(context.Background(), s.Run, s); err != nil {
-		t.Fatalf("an installed rubocop: %v", err)
+	if strings.Contains(string(lock), "BUNDLED WITH") {
+		t.Errorf("the committed Gemfile.lock pins bundler (BUNDLED WITH); distributions ship different ones")
 	}
+}
+
+// lockedGems lists name, version pairs of the GEM section's specs (the
+// lines indented by exactly four spaces; deeper ones are their dependencies).
+func lockedGems(lock string) []string {
+	var out []string
+	section := ""
+	for _, line := range strings.Split(lock, "\n") {
+		if line != "" && !strings.HasPrefix(line, " ") {
+			section = line
+			continue
+		}
+		spec, ok := strings.CutPrefix(line, "    ")
+		if section != "GEM" || !ok || strings.HasPrefix(spec, " ") {
+			continue
+		}
+		if name, ver, ok := strings.Cut(spec, " ("); ok {
+			out = append(out, name, strings.TrimSuffix(ver, ")"))
+		}
+	}
+	return out
 }

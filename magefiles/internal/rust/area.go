@@ -57,24 +57,20 @@ func (Area) Reports(s *session.S) []string {
 func Audit(s *session.S) run.Step {
 	return run.Step{Name: "rust:audit", Do: func(ctx context.Context, r *run.Runner) error {
 		if toolchain.Require(s.PATH(), "cargo-audit") != nil {
-			return run.Skip("cargo-audit is not installed (cargo install cargo-audit --locked)")
+			t, _ := toolchain.Find("cargo-audit")
+			return run.Skip("cargo-audit is not installed (" + t.Hint() + ")")
 		}
 		return r.Run(ctx, s.Cmd(".", "cargo", "audit"))
 	}}
 }
 
-// Setup checks the Rust toolchain, installs cargo-nextest when it is
-// missing, and fetches the workspace's dependencies.
+// Setup installs what the Rust area needs where it is missing (rustup
+// components, cargo-nextest prebuilt from PyPI) and fetches the
+// workspace's dependencies.
 func (sc Scope) Setup() run.Step {
 	return run.Step{Name: "rust:setup", Heavy: true, Do: func(ctx context.Context, r *run.Runner) error {
-		if err := toolchain.Require(sc.s.PATH(), "cargo", "rustfmt", "clippy"); err != nil {
+		if err := sc.s.Install(ctx, r, "", toolchain.InArea("rust")...); err != nil {
 			return err
-		}
-		if toolchain.Require(sc.s.PATH(), "cargo-nextest") != nil {
-			r.Infof("installing cargo-nextest (one-time, a few minutes)")
-			if err := r.Run(ctx, sc.s.Cmd(".", "cargo", "install", "cargo-nextest", "--locked")); err != nil {
-				return err
-			}
 		}
 		return r.Run(ctx, sc.s.Cmd(".", "cargo", "fetch"))
 	}}

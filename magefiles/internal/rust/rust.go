@@ -9,7 +9,6 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/annotate"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
 
@@ -71,7 +70,7 @@ func (sc Scope) cargoEnv(action string, tools, env []string, args ...string) run
 // step's runner, after checking the tools.
 func (sc Scope) cargoCmd(action string, tools []string, cmd func(*run.Runner) run.Cmd) run.Step {
 	return run.Step{Name: sc.name(action), Heavy: true, Do: func(ctx context.Context, r *run.Runner) error {
-		if err := toolchain.Require(sc.s.PATH(), append([]string{"cargo"}, tools...)...); err != nil {
+		if err := sc.s.Need(ctx, r, "", append([]string{"cargo"}, tools...)...); err != nil {
 			return err
 		}
 		return r.Run(ctx, cmd(r))

@@ -22,13 +22,18 @@ func dryRun(t *testing.T, extraEnv ...string) (*session.S, *bytes.Buffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dryRunIn(t, root, extraEnv...)
+}
+
+// dryRunIn is dryRun rooted at root.
+func dryRunIn(t *testing.T, root string, extraEnv ...string) (*session.S, *bytes.Buffer) {
+	t.Helper()
 	e, err := env.Load(t.TempDir(), append(os.Environ(), extraEnv...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	r := run.New(run.Options{Stdout: &out, Stderr: &out, Env: e.Environ(), DryRun: true})
-	return &session.S{Paths: workspace.Paths{Root: root}, Env: e, Run: r}, &out
+	return session.New(root, e, run.Options{Stdout: &out, Stderr: &out, DryRun: true}), &out
 }
 
 func TestWorkspaceAndCrateCommands(t *testing.T) {
@@ -63,11 +68,13 @@ func TestWithoutNextestTestsFallBackWithAWarning(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bin, "cargo"), []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s, out := dryRun(t, "PATH="+bin)
+	// Rooted elsewhere, so that no cargo-nextest installed into this
+	// checkout's .tasker/tools is found.
+	s, out := dryRunIn(t, t.TempDir(), "PATH="+bin)
 	if err := s.Run.Serial(context.Background(), Workspace(s).Test(Profile{})); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "warning: cargo-nextest is not installed; falling back to `cargo test`") ||
+	if !strings.Contains(out.String(), "warning: missing tool cargo-nextest: install with `mage install cargo-nextest` or `cargo install cargo-nextest --locked`; falling back to `cargo test`") ||
 		!strings.Contains(out.String(), "cargo test "+wsArgs+" --lib --bins --tests") {
 		t.Fatalf("no visible fallback:\n%s", out)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
 )
 
 // Profile selects how tests run.
@@ -36,15 +35,15 @@ func (sc Scope) Test(p Profile) run.Step {
 		action = "testCi"
 	}
 	return run.Step{Name: sc.name(action), Heavy: true, Do: func(ctx context.Context, r *run.Runner) error {
-		if err := toolchain.Require(sc.s.PATH(), "cargo"); err != nil {
+		if err := sc.s.Need(ctx, r, "", "cargo"); err != nil {
 			return err
 		}
 		args := sc.nextestArgs(p)
-		if missing := toolchain.Require(sc.s.PATH(), "cargo-nextest"); missing != nil {
+		if missing := sc.s.Need(ctx, r, "", "cargo-nextest"); missing != nil {
 			if p.Name == "ci" {
 				return missing // JUnit needs nextest
 			}
-			r.Warnf("cargo-nextest is not installed; falling back to `cargo test` (install: cargo install cargo-nextest --locked)")
+			r.Warnf("%v; falling back to `cargo test`", missing)
 			args = sc.cargoTestArgs(p)
 		}
 		c := sc.s.Cmd(".", args...)

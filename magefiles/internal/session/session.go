@@ -3,6 +3,7 @@
 package session
 
 import (
+	"context"
 	"os"
 	"strconv"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
 
@@ -18,13 +20,15 @@ type S struct {
 	Paths workspace.Paths
 	Env   *env.Env
 	Run   *run.Runner
+	Tools *toolchain.Installer
 	Start time.Time
 }
 
 // Open finds the repository root, loads the environment (exit 5 on a
 // malformed .env) and builds the runner: dry-run from MAGE_DRY_RUN, GitHub
 // output from GITHUB_ACTIONS, parallel steps from MAGE_JOBS, and redaction of
-// every secret the environment holds.
+// every secret the environment holds. Tools the build installs itself
+// (.tasker/tools/bin) are on the PATH children get, after the user's own.
 func Open() (*S, error) {
 	root, err := workspace.Root()
 	if err != nil {
@@ -40,14 +44,31 @@ func Open() (*S, error) {
 			return nil, fail.New(fail.Config, "MAGE_JOBS=%q is not a positive number; set it to e.g. 2", v)
 		}
 	}
-	r := run.New(run.Options{
-		Env:    e.Environ(),
+	return New(root, e, run.Options{
 		DryRun: env.Bool(e, "MAGE_DRY_RUN"),
 		GitHub: env.Bool(e, "GITHUB_ACTIONS"),
 		Jobs:   jobs,
 		Redact: e.Redactor(),
-	})
-	return &S{Paths: workspace.Paths{Root: root}, Env: e, Run: r, Start: time.Now()}, nil
+	}), nil
+}
+
+// New is a session at root with environment e and a runner with options o
+// (its Env comes from e).
+func New(root string, e *env.Env, o run.Options) *S {
+	paths := workspace.Paths{Root: root}
+	tools := &toolchain.Installer{
+		Dir:      paths.State("tools"),
+		Index:    e.Get("PIP_INDEX_URL"),
+		Root:     root,
+		Auto:     env.Bool(e, "CI") || env.Bool(e, "TASKER_INSTALL"),
+		Platform: toolchain.Here(),
+	}
+	if tools.Index == "" {
+		tools.Index = toolchain.DefaultIndex
+	}
+	e.Set("PATH", e.Get("PATH")+string(os.PathListSeparator)+tools.BinDir())
+	o.Env = e.Environ()
+	return &S{Paths: paths, Env: e, Run: run.New(o), Tools: tools, Start: time.Now()}
 }
 
 // Cmd builds a command that runs in dir, relative to the repository root.
@@ -57,6 +78,25 @@ func (s *S) Cmd(dir string, argv ...string) run.Cmd {
 
 // PATH is the PATH children run with.
 func (s *S) PATH() string { return s.Env.Get("PATH") }
+
+// Need makes sure the named tools are usable with pathEnv ("" for the
+// session's PATH): a missing one is installed under CI=true or
+// TASKER_INSTALL=1, otherwise the error (exit 3) names the command.
+func (s *S) Need(ctx context.Context, r *run.Runner, pathEnv string, tools ...string) error {
+	return s.Tools.Need(ctx, r, s.orPATH(pathEnv), tools...)
+}
+
+// Install is Need for setup targets, which always install what they can.
+func (s *S) Install(ctx context.Context, r *run.Runner, pathEnv string, tools ...string) error {
+	return s.Tools.Install(ctx, r, s.orPATH(pathEnv), tools...)
+}
+
+func (s *S) orPATH(pathEnv string) string {
+	if pathEnv == "" {
+		return s.PATH()
+	}
+	return pathEnv
+}
 
 // TargetDir is Cargo's target directory, honouring CARGO_TARGET_DIR.
 func (s *S) TargetDir(rel ...string) string {

@@ -7,12 +7,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 )
 
 // Stamp is one stamp file.
@@ -88,6 +91,25 @@ func Hash(root string, keep func(name string) bool, paths []string, extra ...str
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// Executable identifies the program bin as found on pathEnv: its resolved
+// path, size and modification time ("missing" when not found). It changes
+// when the program is upgraded or replaced by another, not when PATH gains
+// unrelated directories.
+func Executable(pathEnv, bin string) string {
+	p, err := run.LookPath(pathEnv, bin)
+	if err != nil {
+		return "missing"
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		p = real
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "missing"
+	}
+	return fmt.Sprintf("%s:%d:%d", p, fi.Size(), fi.ModTime().UnixNano())
 }
 
 func hashFile(w io.Writer, path string) error {

@@ -4,6 +4,8 @@ package testkit
 import (
 	"bytes"
 	"net"
+	"os"
+	"os/exec"
 	"sync"
 	"testing"
 )
@@ -36,4 +38,20 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// NeedTool skips the test when bin is not on PATH, naming it and the
+// target that installs it; under CI=true a missing tool fails the test
+// instead, so CI never passes by skipping.
+func NeedTool(t testing.TB, bin string) string {
+	t.Helper()
+	p, err := exec.LookPath(bin)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed (CI=true: tests must not skip); `go tool mage setup` installs it", bin)
+	}
+	t.Skipf("%s is not installed: `go tool mage setup` installs it", bin)
+	return ""
 }

@@ -32,6 +32,7 @@ type Status struct {
 	Tool    Tool
 	Path    string
 	Version string
+	Origin  string // where it came from (Installer.Origin)
 	Err     error
 }
 
@@ -49,10 +50,15 @@ func (s Status) State() string {
 	return StateMissing
 }
 
-// Probe finds t with LookPath and runs `Bin VersionArgs...` in dir (absolute)
-// with PATH=pathEnv, keeping the first line of its output as the version.
+// Probe finds t (LookPath, or its Locate function) and runs `Bin
+// VersionArgs...` in dir (absolute) with PATH=pathEnv, keeping the first
+// line of its output as the version.
 func Probe(ctx context.Context, r *run.Runner, dir, pathEnv string, t Tool) Status {
 	st := Status{Tool: t}
+	if t.Locate != nil {
+		st.Path, st.Err = t.Locate(ctx, r, pathEnv)
+		return st
+	}
 	st.Path, st.Err = LookPath(pathEnv, t.Bin)
 	if st.Err != nil {
 		return st
@@ -74,8 +80,8 @@ func Probe(ctx context.Context, r *run.Runner, dir, pathEnv string, t Tool) Stat
 }
 
 // Doctor probes every registered tool, doctorJobs at a time, and returns
-// their statuses in registry order.
-func Doctor(ctx context.Context, r *run.Runner, dir, pathEnv string) []Status {
+// their statuses in registry order, each with where it came from.
+func Doctor(ctx context.Context, r *run.Runner, in *Installer, pathEnv string) []Status {
 	out := make([]Status, len(Tools))
 	sem := make(chan struct{}, doctorJobs)
 	var wg sync.WaitGroup
@@ -83,17 +89,21 @@ func Doctor(ctx context.Context, r *run.Runner, dir, pathEnv string) []Status {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i] = Probe(ctx, r, dir, pathEnv, t)
+			out[i] = Probe(ctx, r, in.Root, pathEnv, t)
+			if out[i].Err == nil {
+				out[i].Origin = in.Origin(t, out[i].Path)
+			}
 		})
 	}
 	wg.Wait()
 	return out
 }
 
-// Require checks that the named tools are on pathEnv (LookPath only, no
-// probe). Otherwise it returns a fail.MissingTool error of one line naming
-// each missing tool with its install command, e.g.
-// "missing tool cargo-nextest: install with `cargo install cargo-nextest --locked`".
+// Require checks that the named executables are on pathEnv (LookPath only,
+// no probe, no install: Installer.Need installs). Otherwise it returns a
+// fail.MissingTool error of one line naming each missing tool with its
+// install commands, e.g. "missing tool cargo-nextest: install with `mage
+// setup` or `cargo install cargo-nextest --locked`".
 func Require(pathEnv string, names ...string) error {
 	var missing []string
 	for _, name := range names {
@@ -102,7 +112,7 @@ func Require(pathEnv string, names ...string) error {
 			return fmt.Errorf("toolchain: unknown tool %q", name)
 		}
 		if _, err := LookPath(pathEnv, t.Bin); err != nil {
-			missing = append(missing, missingLine(t))
+			missing = append(missing, missingLine(t, Here()))
 		}
 	}
 	if len(missing) == 0 {
@@ -112,8 +122,8 @@ func Require(pathEnv string, names ...string) error {
 }
 
 // missingLine is "missing tool NAME: install with `CMD`".
-func missingLine(t Tool) string {
-	if hint := t.Hint.Install(); hint != "" {
+func missingLine(t Tool, p Platform) string {
+	if hint := t.hintFor(p); hint != "" {
 		return fmt.Sprintf("missing tool %s: install with %s", t.Name, hint)
 	}
 	return "missing tool " + t.Name

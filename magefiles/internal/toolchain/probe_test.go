@@ -28,9 +28,9 @@ func TestRequire(t *testing.T) {
 		{"found", dir, []string{"cargo-nextest"}, ""},
 		{"none asked", empty, nil, ""},
 		{"missing", empty, []string{"cargo-nextest"},
-			"missing tool cargo-nextest: install with `cargo install cargo-nextest --locked`"},
+			"missing tool cargo-nextest: install with `mage install cargo-nextest` or `cargo install cargo-nextest --locked`"},
 		{"several missing", empty, []string{"cargo-nextest", "clippy"},
-			"missing tool cargo-nextest: install with `cargo install cargo-nextest --locked`; missing tool clippy: install with `rustup component add clippy`"},
+			"missing tool cargo-nextest: install with `mage install cargo-nextest` or `cargo install cargo-nextest --locked`; missing tool clippy: install with `rustup component add clippy`"},
 		{"only the missing one named", dir, []string{"cargo-nextest", "clippy"},
 			"missing tool clippy: install with `rustup component add clippy`"},
 	}
@@ -106,7 +106,8 @@ func TestDoctorKeepsRegistryOrder(t *testing.T) {
 	dir := t.TempDir()
 	fake(t, dir, "cargo", "echo cargo 9.9.9")
 	fake(t, dir, "ruby", "echo ruby 3.3")
-	sts := Doctor(context.Background(), runner(), dir, dir)
+	in := &Installer{Root: dir, Dir: t.TempDir(), Platform: Here()}
+	sts := Doctor(context.Background(), runner(), in, dir)
 	if len(sts) != len(Tools) {
 		t.Fatalf("%d statuses for %d tools", len(sts), len(Tools))
 	}
@@ -116,7 +117,7 @@ func TestDoctorKeepsRegistryOrder(t *testing.T) {
 		}
 	}
 	for name, want := range map[string]string{"cargo": "cargo 9.9.9", "ruby": "ruby 3.3"} {
-		if st := statusOf(sts, name); st.State() != StateOK || st.Version != want {
+		if st := statusOf(sts, name); st.State() != StateOK || st.Version != want || st.Origin != "found in "+dir {
 			t.Errorf("%s: %+v", name, st)
 		}
 	}
@@ -164,10 +165,10 @@ func TestReport(t *testing.T) {
 	}
 	for _, w := range []string{
 		"rust  cargo          ok        cargo 1.89.0",
-		"cargo-nextest  degraded  -             rust tests fall back to `cargo test`; install with `cargo install cargo-nextest --locked`",
+		"cargo-nextest  degraded  -             rust tests fall back to `cargo test`; install with `mage install cargo-nextest` or `cargo install cargo-nextest --locked`",
 		"cargo-audit    optional",
 		"ruby  rspec          missing   -             install with `",
-		"gem install rspec`",
+		"gem install rspec --version ~> 3.12`",
 		"(exited with code 127)",
 		"\n2 ok, 2 missing, 1 degraded, 1 optional not installed\n",
 	} {

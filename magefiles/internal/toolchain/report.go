@@ -15,7 +15,7 @@ import (
 func Report(w io.Writer, sts []Status) (problems int) {
 	var table bytes.Buffer
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "AREA\tTOOL\tSTATE\tVERSION\t")
+	fmt.Fprintln(tw, "AREA\tTOOL\tSTATE\tVERSION\tFROM, OR HOW TO INSTALL\t")
 	count := map[string]int{}
 	for _, area := range areas(sts) {
 		label := area
@@ -40,17 +40,18 @@ func Report(w io.Writer, sts []Status) (problems int) {
 	return count[StateMissing]
 }
 
-// note explains an unusable tool: the fallback, the install command, and
-// why a binary that was found does not count.
+// note says where a usable tool came from, and explains an unusable one:
+// the fallback, the install command, and why a binary that was found does
+// not count.
 func note(s Status) string {
 	if s.Err == nil {
-		return ""
+		return s.Origin
 	}
 	n := ""
 	if s.Tool.Degraded != "" {
 		n = s.Tool.Degraded + "; "
 	}
-	if hint := s.Tool.Hint.Install(); hint != "" {
+	if hint := s.Tool.Hint(); hint != "" {
 		n += "install with " + hint
 	}
 	if s.Path != "" {

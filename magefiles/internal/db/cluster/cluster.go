@@ -36,8 +36,12 @@ type Runner interface {
 	Infof(format string, args ...any)
 }
 
-// InstallHint is appended to "binaries missing" errors.
-const InstallHint = "install PostgreSQL: apt-get install postgresql (Debian/Ubuntu) or brew install postgresql@15 (macOS)"
+// installHint is appended to "binaries missing" errors: the registry's
+// commands for the server.
+func installHint() string {
+	t, _ := toolchain.Find("initdb")
+	return "install PostgreSQL with " + t.Hint()
+}
 
 // Superuser is the bootstrap superuser initdb creates; it logs in over the
 // cluster's socket without a password (local trust).
@@ -128,7 +132,7 @@ func (c *Cluster) bins(names ...string) ([]string, error) {
 		paths = append(paths, p)
 	}
 	if len(missing) > 0 {
-		return nil, fail.New(fail.MissingTool, "PostgreSQL server binaries not found (%s); %s", strings.Join(missing, ", "), InstallHint)
+		return nil, fail.New(fail.MissingTool, "PostgreSQL server binaries not found (%s); %s", strings.Join(missing, ", "), installHint())
 	}
 	return paths, nil
 }
@@ -150,7 +154,7 @@ func (c *Cluster) owner() (*owner, error) {
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
-		return nil, fail.New(fail.MissingTool, "PostgreSQL refuses to run as root and there is no %q user to run it as; run as a normal user, or %s (it creates the user)", name, InstallHint)
+		return nil, fail.New(fail.MissingTool, "PostgreSQL refuses to run as root and there is no %q user to run it as; run as a normal user, or %s (it creates the user)", name, installHint())
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
