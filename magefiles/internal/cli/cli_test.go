@@ -161,7 +161,8 @@ func TestDoctorReportsDegradedAndMissing(t *testing.T) {
 		}
 	}
 	res := invoke(t, root, []string{"PATH=" + dir}, "doctor")
-	res.expect(t, 0, "cargo-nextest", "degraded", "cargo install cargo-nextest --locked", "rubocop", "missing")
+	res.expect(t, 0, "uv", "degraded", "python environments are made with venv and pip", "rubocop", "missing",
+		"`gem install rubocop --version 1.39.0`", "found in "+dir)
 }
 
 // A real target end to end: rustfmt checks the real workspace.

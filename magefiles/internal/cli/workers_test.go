@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
 )
 
 // A failing test in a worker's suite makes <worker>:testCi exit 1 naming
@@ -27,6 +29,9 @@ func TestWorkerTestFailureIsNamedAndReported(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.worker, func(t *testing.T) {
+			if c.worker == "ruby" {
+				testkit.NeedTool(t, "ruby")
+			}
 			path := filepath.Join(root, c.file)
 			if err := os.WriteFile(path, []byte(c.source), 0o644); err != nil {
 				t.Fatal(err)
