@@ -123,6 +123,7 @@ func (r *Runner) runStep(ctx context.Context, s Step, out, errw io.Writer) error
 	case errors.As(err, &skip):
 		res.Status, res.Note, err = Skipped, skip.Why, nil
 		res.Err = nil
+		child.line("○", "%s skipped: %s", s.Name, skip.Why)
 	case err != nil && ctx.Err() != nil:
 		res.Status, res.Note = Cancelled, "cancelled"
 	case err != nil:
