@@ -139,7 +139,13 @@ func Alive(pid int) bool {
 
 // GroupAlive reports whether any live (non-zombie) process is left in group
 // pgid. A zombie leader whose parent has not reaped it does not count.
-func GroupAlive(pgid int) bool {
+func GroupAlive(pgid int) bool { return GroupAliveSince(pgid, 0) }
+
+// GroupAliveSince is GroupAlive counting only processes that started at or
+// after ticks (StartTicks) and belong to the session pgid leads: members of
+// the group a recorded leader started, not of a later group that happens to
+// have the same id. Where /proc is missing it cannot tell and says true.
+func GroupAliveSince(pgid int, ticks uint64) bool {
 	if pgid <= 0 || !signalable(syscall.Kill(-pgid, 0)) {
 		return false
 	}
@@ -155,7 +161,8 @@ func GroupAlive(pgid int) bool {
 		if err != nil {
 			continue
 		}
-		if st, err := readStat(pid); err == nil && st.pgrp == pgid && st.state != 'Z' {
+		if st, err := readStat(pid); err == nil && st.pgrp == pgid && st.state != 'Z' &&
+			(ticks == 0 || st.start >= ticks && st.session == pgid) {
 			return true
 		}
 	}
@@ -179,9 +186,10 @@ var procfs = sync.OnceValue(func() bool {
 })
 
 type procStat struct {
-	state byte
-	pgrp  int
-	start uint64
+	state   byte
+	pgrp    int
+	session int
+	start   uint64
 }
 
 // readStat parses /proc/<pid>/stat. The command name (field 2) may contain
@@ -196,13 +204,14 @@ func readStat(pid int) (procStat, error) {
 		return procStat{}, fmt.Errorf("run: malformed /proc/%d/stat", pid)
 	}
 	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 { // f[0] is field 3 (state), f[2] field 5 (pgrp), f[19] field 22 (starttime)
+	if len(f) < 20 { // f[0] is field 3 (state), f[2] field 5 (pgrp), f[3] field 6 (session), f[19] field 22 (starttime)
 		return procStat{}, fmt.Errorf("run: malformed /proc/%d/stat", pid)
 	}
 	pgrp, err1 := strconv.Atoi(f[2])
-	start, err2 := strconv.ParseUint(f[19], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
+	session, err2 := strconv.Atoi(f[3])
+	start, err3 := strconv.ParseUint(f[19], 10, 64)
+	if err := errors.Join(err1, err2, err3); err != nil {
 		return procStat{}, fmt.Errorf("run: malformed /proc/%d/stat: %w", pid, err)
 	}
-	return procStat{state: f[0][0], pgrp: pgrp, start: start}, nil
+	return procStat{state: f[0][0], pgrp: pgrp, session: session, start: start}, nil
 }

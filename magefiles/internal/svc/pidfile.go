@@ -93,24 +93,31 @@ func (s *Supervisor) records(names []string) (recs []record, missing []string, e
 type liveness int
 
 const (
-	gone      liveness = iota // the process and its group are gone
-	running                   // the recorded process is alive
-	leftovers                 // the leader is gone but processes of its group are alive
-	foreign                   // the pid now belongs to another process
+	gone       liveness = iota // the process and its group are gone
+	running                    // the recorded process is alive
+	leftovers                  // the leader is gone but processes of its group are alive
+	foreign                    // the pid now belongs to another process
+	unverified                 // the record cannot prove which process it means: never signalled
 )
 
 // identify checks the recorded process: alive with the recorded start time,
-// or its group still holding members. A live pid with another start time was
-// reused by an unrelated process, which must not be touched. (While any
-// member of our group lives, the kernel does not hand its id out again.)
+// or its group (which it led, in a session of its own) still holding members
+// started after it. A live pid with another start time was reused by an
+// unrelated process, which must not be touched. A record without a start
+// time, or naming a group its process does not lead, proves nothing: it is
+// never acted on. (While any member of our group lives, the kernel does not
+// hand its id out again.)
 func identify(rec record) liveness {
+	if rec.Ticks == 0 || rec.Pgid != rec.Pid {
+		return unverified
+	}
 	if run.Alive(rec.Pid) {
-		if ticks, ok := run.StartTicks(rec.Pid); ok && rec.Ticks != 0 && ticks != rec.Ticks {
+		if ticks, ok := run.StartTicks(rec.Pid); !ok || ticks != rec.Ticks {
 			return foreign
 		}
 		return running
 	}
-	if run.GroupAlive(rec.Pgid) {
+	if run.GroupAliveSince(rec.Pgid, rec.Ticks) {
 		return leftovers
 	}
 	return gone

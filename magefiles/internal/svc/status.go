@@ -59,6 +59,9 @@ func (s *Supervisor) row(ctx context.Context, rec record) Row {
 	case foreign:
 		r.Detail = fmt.Sprintf("pid %d now belongs to another process (stale pid file)", rec.Pid)
 		return r
+	case unverified:
+		r.Detail = "pid file without a start time: cannot tell which process it means"
+		return r
 	case leftovers:
 		r.Detail = "main process gone, some of its children are left; stop it"
 		return r

@@ -66,6 +66,11 @@ func (s *Supervisor) stopOne(ctx context.Context, rec record) error {
 		s.R.Warnf("%s: pid %d now belongs to another process (%s); left it alone and removed the stale pid file",
 			rec.Name, rec.Pid, cmdline(rec.Pid))
 		return nil
+	case unverified:
+		removeRecord(path)
+		s.R.Warnf("%s: its pid file %s has no start time or names a process group its process does not lead, so it cannot prove which process it means; signalled nothing and removed it (pid %d: %s)",
+			rec.Name, path, rec.Pid, cmdline(rec.Pid))
+		return nil
 	}
 	begin := time.Now()
 	if err := s.terminate(ctx, rec.Pgid); err != nil {

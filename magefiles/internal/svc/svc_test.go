@@ -342,6 +342,34 @@ func TestStopCleansUpAfterTheStarterWasKilled(t *testing.T) {
 	}
 }
 
+// A pid file that cannot prove which process it means (no start time, as
+// older pid files had, or a group its process does not lead) is never
+// acted on: the live processes it names survive Stop.
+func TestStopNeverSignalsAnUnverifiedPidFile(t *testing.T) {
+	h := newHarness(t)
+	victim, ticks := startBystander(t)
+	other, _ := startBystander(t)
+	stale := []record{
+		{Name: "no-ticks", Pid: victim.Process.Pid, Pgid: victim.Process.Pid, Port: testkit.FreePort(t), Started: time.Now()},
+		{Name: "other-group", Pid: victim.Process.Pid, Pgid: other.Process.Pid, Port: testkit.FreePort(t), Ticks: ticks, Started: time.Now()},
+	}
+	for _, rec := range stale {
+		if err := writeRecord(h.s.pidPath(rec.Name), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !run.Alive(victim.Process.Pid) || !run.Alive(other.Process.Pid) {
+		t.Fatalf("Stop signalled a process an unverified pid file named:\n%s", h.out)
+	}
+	if n := strings.Count(h.out.String(), "cannot prove which process it means; signalled nothing"); n != 2 {
+		t.Errorf("%d warnings, want 2:\n%s", n, h.out)
+	}
+	h.assertClean()
+}
+
 func TestStopLeavesAReusedPidAlone(t *testing.T) {
 	h := newHarness(t)
 	victim, ticks := startBystander(t)
