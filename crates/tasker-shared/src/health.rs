@@ -55,7 +55,15 @@ pub struct HealthReport {
     /// Checks by name.
     #[serde(default)]
     pub checks: BTreeMap<String, Check>,
+    /// The token this process was started with ([`INSTANCE_ENV`]), so a
+    /// supervisor can tell its own process from another one on the port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
+
+/// The environment variable holding the instance token a supervisor gives
+/// the process it spawns; `/health` echoes it.
+pub const INSTANCE_ENV: &str = "TASKER_INSTANCE";
 
 impl HealthReport {
     /// A healthy report without checks.
@@ -65,6 +73,7 @@ impl HealthReport {
             service: service.into(),
             version: version.into(),
             checks: BTreeMap::new(),
+            instance: std::env::var(INSTANCE_ENV).ok().filter(|v| !v.is_empty()),
         }
     }
 
@@ -126,6 +135,15 @@ mod tests {
                 }
             })
         );
+    }
+
+    #[test]
+    fn the_instance_token_is_echoed() {
+        let mut report = HealthReport::new("x", "0");
+        report.instance = Some("a1b2".into());
+        let text = serde_json::to_string(&report).unwrap();
+        assert!(text.ends_with(r#","instance":"a1b2"}"#), "{text}");
+        assert_eq!(serde_json::from_str::<HealthReport>(&text).unwrap(), report);
     }
 
     #[test]

@@ -26,10 +26,16 @@ var probeClient = &http.Client{
 	Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true},
 }
 
+// InstanceEnv is the variable a spawned service gets its instance token
+// in; its /health echoes it as "instance", proving the answer comes from
+// the process this start spawned, not from another start's.
+const InstanceEnv = "TASKER_INSTANCE"
+
 // Probe GETs url once. It returns nil only for a healthy service: HTTP 200
-// and a JSON body with "status":"healthy" and "service" equal to service.
-// Otherwise the error is a *ProbeError.
-func Probe(ctx context.Context, url, service string) error {
+// and a JSON body with "status":"healthy", "service" equal to service and,
+// when instance is not empty, "instance" equal to it. Otherwise the error is
+// a *ProbeError.
+func Probe(ctx context.Context, url, service, instance string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -47,8 +53,9 @@ func Probe(ctx context.Context, url, service string) error {
 		return bad("HTTP %d redirect to %q (redirects are not followed: something else holds the port?)", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	var report struct {
-		Status  string `json:"status"`
-		Service string `json:"service"`
+		Status   string `json:"status"`
+		Service  string `json:"service"`
+		Instance string `json:"instance"`
 	}
 	if err := json.Unmarshal(body, &report); err != nil {
 		return bad("HTTP %d with a body that is not JSON: %q", resp.StatusCode, snippet(body))
@@ -56,6 +63,8 @@ func Probe(ctx context.Context, url, service string) error {
 	switch {
 	case report.Service != service:
 		return bad("HTTP %d from service %q, want %q", resp.StatusCode, report.Service, service)
+	case instance != "" && report.Instance != instance:
+		return bad("HTTP %d from another %s (instance %q, not the one this start spawned): another start's?", resp.StatusCode, service, report.Instance)
 	case resp.StatusCode != http.StatusOK:
 		return bad("HTTP %d, status %q: %s", resp.StatusCode, report.Status, snippet(body))
 	case report.Status != "healthy":

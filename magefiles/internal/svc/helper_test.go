@@ -82,6 +82,7 @@ func helperSpec(name string, port int, pids string, env ...string) Spec {
 //
 //	PORT, SERVICE    where to listen, the "service" it reports
 //	CODE             the status code (default 200; "unhealthy" unless 200)
+//	INSTANCE=i       report instance i instead of the one it was given
 //	REDIRECT=1       answer 301 instead
 //	EXIT=n           print "fatal: boom" and exit n at once
 //	TOUCH=f          create f at startup
@@ -144,7 +145,11 @@ func serve() {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
-		fmt.Fprintf(w, `{"status":%q,"service":%q,"version":"0.0.0"}`, status, env("SERVICE"))
+		instance := env(InstanceEnv)
+		if i := env("INSTANCE"); i != "" {
+			instance = i
+		}
+		fmt.Fprintf(w, `{"status":%q,"service":%q,"version":"0.0.0","instance":%q}`, status, env("SERVICE"), instance)
 	}))
 }
 

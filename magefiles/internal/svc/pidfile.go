@@ -27,6 +27,7 @@ type record struct {
 	Log        string    `json:"log"`
 	Service    string    `json:"service"`     // the "service" its /health reports
 	HealthPath string    `json:"health_path"` // "/health"
+	Instance   string    `json:"instance"`    // the token its /health echoes (InstanceEnv)
 }
 
 // writeRecord writes rec atomically (a reader never sees half a file).

@@ -69,7 +69,7 @@ func (s *Supervisor) row(ctx context.Context, rec record) Row {
 	r.Uptime = time.Since(rec.Started)
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	err := Probe(ctx, s.healthURL(rec.Port, rec.HealthPath), rec.Service)
+	err := Probe(ctx, s.healthURL(rec.Port, rec.HealthPath), rec.Service, rec.Instance)
 	var pe *ProbeError
 	switch {
 	case err == nil:

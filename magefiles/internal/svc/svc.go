@@ -9,9 +9,12 @@ package svc
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -152,19 +155,23 @@ func (s *Supervisor) startOne(ctx context.Context, sp Spec, ready map[string]cha
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	p, err := s.R.Spawn(sp.Cmd, s.logPath(sp.Name))
+	instance := newInstance()
+	cmd := sp.Cmd
+	cmd.Env = append(slices.Clone(cmd.Env), InstanceEnv+"="+instance)
+	p, err := s.R.Spawn(cmd, s.logPath(sp.Name))
 	if err != nil {
 		return err
 	}
 	rec := record{
 		Name: sp.Name, Pid: p.Pid, Pgid: p.Pgid, Port: sp.Port, Argv: p.Argv, Dir: sp.Cmd.Dir,
 		Started: p.Started, Ticks: p.Ticks, Log: p.Log, Service: sp.Service, HealthPath: sp.HealthPath,
+		Instance: instance,
 	}
 	track(rec) // before writing the pid file: a failed write still gets it stopped
 	if err := writeRecord(s.pidPath(sp.Name), rec); err != nil {
 		return err
 	}
-	took, err := s.waitHealthy(ctx, sp, p)
+	took, err := s.waitHealthy(ctx, sp, p, instance)
 	if err != nil {
 		return err
 	}
@@ -174,14 +181,14 @@ func (s *Supervisor) startOne(ctx context.Context, sp Spec, ready map[string]cha
 
 // waitHealthy probes sp's /health with backoff until it answers healthy,
 // the process exits, sp.Timeout passes or ctx ends.
-func (s *Supervisor) waitHealthy(ctx context.Context, sp Spec, p *run.Process) (time.Duration, error) {
+func (s *Supervisor) waitHealthy(ctx context.Context, sp Spec, p *run.Process, instance string) (time.Duration, error) {
 	begin := time.Now()
 	deadline := begin.Add(sp.Timeout)
 	url := s.healthURL(sp.Port, sp.HealthPath)
 	b := Backoff{Min: 50 * time.Millisecond, Max: time.Second}
 	for {
 		probeCtx, cancel := context.WithDeadline(ctx, earliest(deadline, time.Now().Add(probeTimeout)))
-		last := Probe(probeCtx, url, sp.Service)
+		last := Probe(probeCtx, url, sp.Service, instance)
 		cancel()
 		if last == nil {
 			return since(begin), nil
@@ -306,6 +313,13 @@ func plan(specs []Spec) ([]Spec, error) {
 		}
 	}
 	return ordered, nil
+}
+
+// newInstance is a random instance token.
+func newInstance() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }

@@ -221,7 +221,7 @@ func TestRedirectOnABusyPortIsReportedNotAccepted(t *testing.T) {
 	var probe error
 	eventually(t, "the squatter to answer", func() bool {
 		var pe *ProbeError
-		probe = Probe(context.Background(), url, "orchestration")
+		probe = Probe(context.Background(), url, "orchestration", "")
 		return errors.As(probe, &pe) && pe.Answered
 	})
 	if !strings.Contains(probe.Error(), "HTTP 301") {
@@ -234,6 +234,19 @@ func TestRedirectOnABusyPortIsReportedNotAccepted(t *testing.T) {
 		t.Errorf("processes were started: %v", pids)
 	}
 	h.assertClean(other)
+}
+
+// A healthy answer from another instance of the service (another start's
+// process on the port) is not accepted as this start's service.
+func TestHealthFromAnotherInstanceIsNotAccepted(t *testing.T) {
+	h := newHarness(t)
+	port := testkit.FreePort(t)
+	sp := h.spec("orchestration", port)
+	sp.Cmd.Env = append(sp.Cmd.Env, "INSTANCE=someone-else")
+	sp.Timeout = time.Second
+	err := h.s.Start(context.Background(), []Spec{sp})
+	wantErr(t, err, fail.Failed, "orchestration did not become healthy", `from another orchestration (instance "someone-else"`)
+	h.assertClean(port)
 }
 
 func TestHealthNamingAnotherServiceIsNotAccepted(t *testing.T) {

@@ -31,19 +31,21 @@ func TestProbe(t *testing.T) {
 		handler http.HandlerFunc
 		want    string // "" for healthy
 	}{
-		{"healthy", answer(200, `{"status":"healthy","service":"orchestration","checks":{}}`), ""},
+		{"healthy", answer(200, `{"status":"healthy","service":"orchestration","instance":"a1","checks":{}}`), ""},
 		{"redirect", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/login", http.StatusMovedPermanently)
 		}, `HTTP 301 redirect to "/login"`},
-		{"unhealthy", answer(503, `{"status":"unhealthy","service":"orchestration"}`), `HTTP 503, status "unhealthy"`},
+		{"unhealthy", answer(503, `{"status":"unhealthy","service":"orchestration","instance":"a1"}`), `HTTP 503, status "unhealthy"`},
 		{"another service", answer(200, `{"status":"healthy","service":"rust-worker"}`), `from service "rust-worker", want "orchestration"`},
-		{"200 but unhealthy", answer(200, `{"status":"starting","service":"orchestration"}`), `status "starting"`},
+		{"another instance", answer(200, `{"status":"healthy","service":"orchestration","instance":"b2"}`), `from another orchestration (instance "b2", not the one this start spawned)`},
+		{"no instance", answer(200, `{"status":"healthy","service":"orchestration"}`), `instance "", not the one`},
+		{"200 but unhealthy", answer(200, `{"status":"starting","service":"orchestration","instance":"a1"}`), `status "starting"`},
 		{"not JSON", answer(200, `<html>It works!</html>`), "not JSON"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(tc.handler)
 			defer srv.Close()
-			err := Probe(context.Background(), srv.URL+"/health", "orchestration")
+			err := Probe(context.Background(), srv.URL+"/health", "orchestration", "a1")
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("want healthy, got %v", err)
@@ -58,7 +60,7 @@ func TestProbe(t *testing.T) {
 	}
 
 	t.Run("nothing listening", func(t *testing.T) {
-		err := Probe(context.Background(), fmt.Sprintf("http://127.0.0.1:%d/health", testkit.FreePort(t)), "x")
+		err := Probe(context.Background(), fmt.Sprintf("http://127.0.0.1:%d/health", testkit.FreePort(t)), "x", "")
 		var pe *ProbeError
 		if !errors.As(err, &pe) || pe.Answered || !strings.Contains(pe.Reason, "connection refused") {
 			t.Fatalf("want an unanswered ProbeError, got %#v", err)
