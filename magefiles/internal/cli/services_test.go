@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,4 +126,39 @@ func TestStopAfterKilledStartCleansUp(t *testing.T) {
 	res := invoke(t, root, env, "services:stop")
 	res.expect(t, 0, "stopped orchestration")
 	assertStackGone(t, ports, out)
+}
+
+// When DATABASE_URL's port was taken as the local cluster started, the
+// cluster listens on a free port; the services get the port it really
+// listens on and become healthy (they were given DATABASE_URL's and never
+// did).
+func TestServicesUseThePortTheClusterReallyListens(t *testing.T) {
+	noStack(t)
+	env, ports := stackEnv(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgDir, err := os.MkdirTemp(testkit.ScratchDir(), "tasker-cli-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env = append(env,
+		"DATABASE_URL=postgresql://tasker:tasker@127.0.0.1:"+strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)+"/tasker_moved",
+		"TASKER_PG_DIR="+pgDir, "TASKER_SERVICE_TIMEOUT=20s")
+	t.Cleanup(func() {
+		invoke(t, root, env, "services:stop")
+		invoke(t, root, env, "db:destroy")
+		os.RemoveAll(pgDir)
+	})
+	up := invoke(t, root, env, "db:up")
+	busy.Close()
+	up.expect(t, 0, "the local cluster listens on port")
+	res := invoke(t, root, env, "services:start")
+	res.expect(t, 0, "orchestration healthy in", "rust-worker healthy in")
+	stop := invoke(t, root, env, "services:stop")
+	stop.expect(t, 0, "stopped orchestration")
+	var out bytes.Buffer
+	out.WriteString(res.stderr)
+	assertStackGone(t, ports, &out)
 }

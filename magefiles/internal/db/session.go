@@ -116,7 +116,20 @@ func InstallServer(s *session.S) run.Step {
 
 // Setup is db:setup.
 func Setup(ctx context.Context, s *session.S) error {
-	return with(s, func(c *Config) error { _, err := c.Setup(ctx); return err })
+	_, err := Ready(ctx, s)
+	return err
+}
+
+// Ready is db:setup returning the URL it left ready: the port the local
+// cluster really listens on (not DATABASE_URL's when that was taken). The
+// URL carries the password: export it to children, never print it.
+func Ready(ctx context.Context, s *session.S) (url string, err error) {
+	err = with(s, func(c *Config) error {
+		u, err := c.Setup(ctx)
+		url = u.String()
+		return err
+	})
+	return url, err
 }
 
 // Up is db:up.

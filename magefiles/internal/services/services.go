@@ -128,17 +128,21 @@ func (st Stack) Selected() (map[string]bool, error) {
 	return out, nil
 }
 
-// Build makes what the services run current: the database, the Rust
-// binaries and each worker among specs (setup, build, freshness check); each part is
-// skipped or incremental when nothing changed.
-func (st Stack) Build(specs []svc.Spec) []run.Step {
+// Build makes what the services run current: the database (its URL, with
+// the port the cluster really listens on, goes into *databaseURL), the
+// Rust binaries and each worker among specs (setup, build, freshness
+// check); each part is skipped or incremental when nothing changed.
+func (st Stack) Build(specs []svc.Spec, databaseURL *string) []run.Step {
 	s := st.S
 	cargo := s.Cmd(".", "cargo", "build")
 	for _, b := range rustBinaries {
 		cargo.Argv = append(cargo.Argv, "-p", b.pkg)
 	}
 	steps := []run.Step{
-		{Name: "db:setup", Do: func(ctx context.Context, r *run.Runner) error { return db.Setup(ctx, s.On(r)) }},
+		{Name: "db:setup", Do: func(ctx context.Context, r *run.Runner) (err error) {
+			*databaseURL, err = db.Ready(ctx, s.On(r))
+			return err
+		}},
 		{Name: "rust:buildServices", Heavy: true, Do: func(ctx context.Context, r *run.Runner) error { return r.Run(ctx, cargo) }},
 	}
 	for _, w := range st.Workers {
@@ -160,8 +164,12 @@ func (st Stack) Start() run.Step {
 		if err != nil {
 			return err
 		}
-		if err := r.Serial(ctx, st.Build(specs)...); err != nil {
+		var databaseURL string
+		if err := r.Serial(ctx, st.Build(specs, &databaseURL)...); err != nil {
 			return err
+		}
+		for i := range specs {
+			specs[i].Cmd.Env = append(slices.Clone(specs[i].Cmd.Env), "DATABASE_URL="+databaseURL)
 		}
 		return st.Supervisor(r).Start(ctx, specs)
 	}}

@@ -55,3 +55,13 @@ func NeedTool(t testing.TB, bin string) string {
 	t.Skipf("%s is not installed: `go tool mage setup` installs it", bin)
 	return ""
 }
+
+// ScratchDir is where tests put throwaway directories that other OS users
+// (PostgreSQL's, say) must reach: /dev/shm (tmpfs, fast) when it is
+// world-writable, else the system temp dir.
+func ScratchDir() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() && st.Mode().Perm() == 0o777 {
+		return "/dev/shm"
+	}
+	return os.TempDir()
+}
