@@ -95,7 +95,7 @@ func TestResetWithOpenConnection(t *testing.T) {
 	if err := idle.Ping(ctx); err == nil {
 		t.Error("the open connection survived the reset")
 	}
-	if !strings.Contains(log.String(), "about to reset postgresql://"+dbtest.User+":***@127.0.0.1") {
+	if !strings.Contains(log.String(), "about to reset "+u.Addr()+" as "+dbtest.User) {
 		t.Errorf("the target was not printed before the reset:\n%s", log)
 	}
 }
@@ -380,5 +380,27 @@ func TestConcurrentEnsureFromNothing(t *testing.T) {
 	}
 	if n, err := query(t, urls[0], "SELECT count(*) FROM items"); err != nil || n != 1 {
 		t.Fatalf("%d rows, %v", n, err)
+	}
+}
+
+// A port parameter overrides the URL's port for pgx: the printed target,
+// the check and the drop all follow it.
+func TestTheTargetIsWhatTheDriverUses(t *testing.T) {
+	ctx := context.Background()
+	name := uniqueDB("param")
+	c, log, out := config(t, name, schema)
+	real := c.URL.Port()
+	c.URL = pgurl.MustParse(strings.Replace(c.URL.String(), ":"+strconv.Itoa(real)+"/", ":1/", 1) + "&port=" + strconv.Itoa(real))
+	if _, err := c.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(ctx); err != nil || !strings.Contains(out.String(), "at 127.0.0.1:"+strconv.Itoa(real)+"/"+name) {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+	if err := c.Drop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "about to drop 127.0.0.1:"+strconv.Itoa(real)+"/"+name) {
+		t.Errorf("the printed target is not the one dropped:\n%s", log)
 	}
 }

@@ -27,11 +27,12 @@ func (c *Config) guard(op string, u pgurl.URL, db string) error {
 	if why != "" {
 		c.warnf("%s=1 overrides a refusal: %s", guard.Override, why)
 	}
-	target := u.Redacted()
+	target := u
 	if db != "" && db != u.Database() {
-		target = u.WithDatabase(db).Redacted()
+		target = u.WithDatabase(db)
 	}
-	c.infof("about to %s %s (TASKER_ENV=%s)", op, target, c.TaskerEnv)
+	// Addr, not the URL's text: a host parameter overrides the URL's host
+	c.infof("about to %s %s as %s (TASKER_ENV=%s)", op, target.Addr(), target.User(), c.TaskerEnv)
 	return nil
 }
 
@@ -53,7 +54,7 @@ func (c *Config) Check(ctx context.Context) error {
 		return err
 	}
 	w := c.out()
-	fmt.Fprintf(w, "server     PostgreSQL %s at %s\n", ver, u.Redacted())
+	fmt.Fprintf(w, "server     PostgreSQL %s at %s\n", ver, u.Addr())
 	fmt.Fprintf(w, "database   %s\n", u.Database())
 	fmt.Fprintf(w, "migrations %s (%s layout)\n", describeVersion(st), st.Layout)
 	fmt.Fprintf(w, "pending    %d\n", len(st.Pending))

@@ -41,7 +41,13 @@ func Check(r Request) (overridden string, err error) {
 	var why string
 	switch env := strings.ToLower(strings.TrimSpace(r.TaskerEnv)); {
 	case !r.URL.Local():
-		why = "the host " + r.URL.Host() + " is not loopback or a unix socket"
+		// every host the driver may try (a list, a host or hostaddr
+		// parameter, PGHOST, a service file), not just the URL's
+		if far := r.URL.NonLocal(); len(far) == 1 {
+			why = "the host " + far[0] + " is not loopback or a unix socket"
+		} else {
+			why = "the hosts " + strings.Join(far, ", ") + " are not loopback or unix sockets"
+		}
 	case contains(ProtectedEnvs, env):
 		why = "TASKER_ENV is " + env
 	case db == "":

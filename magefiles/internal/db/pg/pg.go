@@ -18,19 +18,18 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 )
 
 // AppName is the application_name of every connection the build system
 // opens, so pg_stat_activity shows who holds a lock.
 const AppName = "tasker-build"
 
-// ConnConfig parses u for pgx (x-* parameters stripped, application_name
-// set, connect timeout applied). Parse errors never contain the password.
+// ConnConfig is u's pgx config (the one its hosts were judged by), with
+// application_name set and the connect timeout applied.
 func ConnConfig(u pgurl.URL, timeout time.Duration) (*pgx.ConnConfig, error) {
-	cfg, err := pgx.ParseConfig(u.ForDriver())
+	cfg, err := u.Config()
 	if err != nil {
-		return nil, fail.New(fail.Config, "DATABASE_URL for %s is not usable: %s", u.Addr(), u.Scrub(pgconnMessage(err)))
+		return nil, err
 	}
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
 		cfg.RuntimeParams["application_name"] = AppName
@@ -39,16 +38,6 @@ func ConnConfig(u pgurl.URL, timeout time.Duration) (*pgx.ConnConfig, error) {
 		cfg.ConnectTimeout = timeout
 	}
 	return cfg, nil
-}
-
-// pgconnMessage drops pgx's "cannot parse `<url>`:" prefix (it redacts the
-// password on a best-effort basis only).
-func pgconnMessage(err error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, "`: "); i >= 0 {
-		msg = msg[i+3:]
-	}
-	return msg
 }
 
 // Connect opens one connection to u, giving up after timeout (0: pgx's

@@ -2,14 +2,24 @@
 // putting the password into an error or a printed string, and derives the
 // URLs the db targets need (maintenance database, another database, another
 // port).
+//
+// What a URL points at is pgx's reading of it, not the URL's text: pgx lets
+// the host and port parameters override the authority, takes hosts from
+// PGHOST or a service file when the URL names none, and tries every host of
+// a list. Each URL keeps the config pgx parsed, so the guard judges, the
+// messages name and the connection uses the same hosts.
 package pgurl
 
 import (
 	"errors"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
@@ -19,7 +29,12 @@ import (
 const mask = env.Mask
 
 // URL is a parsed postgres:// or postgresql:// URL. The zero value is not usable.
-type URL struct{ u *url.URL }
+type URL struct {
+	u        *url.URL
+	cfg      *pgx.ConnConfig // pgx's reading of u (x-* parameters left out)
+	hostaddr string          // libpq's hostaddr (parameter or PGHOSTADDR): the address used instead of the host's
+	err      error           // why a derived URL does not parse (Config returns it)
+}
 
 // Parse parses s. Errors are configuration errors (exit 5) that never
 // contain s: url.Parse errors embed the raw URL, password included.
@@ -56,7 +71,64 @@ func Parse(s string) (URL, error) {
 	if _, err := url.ParseQuery(u.RawQuery); err != nil {
 		return URL{}, bad("the query string does not parse")
 	}
-	return URL{u: u}, nil
+	return read(u)
+}
+
+// read adds pgx's reading of u (the environment included: PGHOST, PGPORT,
+// service files, the password file).
+func read(u *url.URL) (URL, error) {
+	r := URL{u: u, cfg: &pgx.ConnConfig{}}
+	cfg, err := pgx.ParseConfig(driverString(u))
+	if err != nil {
+		return URL{}, fail.New(fail.Config, "DATABASE_URL is not usable: %s", r.Scrub(parseMessage(err)))
+	}
+	r.cfg = cfg
+	r.hostaddr = cfg.RuntimeParams["hostaddr"]
+	if _, set := cfg.RuntimeParams["hostaddr"]; !set {
+		r.hostaddr = os.Getenv("PGHOSTADDR")
+	}
+	if strings.Contains(r.hostaddr, ",") {
+		return URL{}, fail.New(fail.Config, "DATABASE_URL is not usable: a list of hostaddr values is not supported; give one address, or list hosts in host=")
+	}
+	return r, nil
+}
+
+// parseMessage drops pgx's "cannot parse `<url>`:" prefix (it redacts the
+// password on a best-effort basis only).
+func parseMessage(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "`: "); i >= 0 {
+		msg = msg[i+3:]
+	}
+	return msg
+}
+
+// derive is the URL for a modified copy of u's text.
+func derive(c *url.URL) URL {
+	r, err := read(c)
+	if err != nil {
+		return URL{u: c, cfg: &pgx.ConnConfig{}, err: err}
+	}
+	return r
+}
+
+// Config is a copy of pgx's config for the URL, ready to connect: the
+// hosts are the ones Hosts lists (a hostaddr replaces every host's
+// address, as in libpq; pgx itself would send it to the server as a
+// setting).
+func (u URL) Config() (*pgx.ConnConfig, error) {
+	if u.err != nil {
+		return nil, u.err
+	}
+	cfg := u.cfg.Copy()
+	if u.hostaddr != "" {
+		delete(cfg.RuntimeParams, "hostaddr")
+		cfg.Host = u.hostaddr
+		for _, fb := range cfg.Fallbacks {
+			fb.Host = u.hostaddr
+		}
+	}
+	return cfg, nil
 }
 
 // MustParse is Parse for literals in tests and defaults.
@@ -96,68 +168,107 @@ func (u URL) Redacted() string {
 	return strings.ReplaceAll(c.String(), placeholder, mask)
 }
 
-// Password is the password from the userinfo or the password parameter.
+// Password is the password pgx uses: from the URL, PGPASSWORD or the
+// password file.
 func (u URL) Password() string {
 	if p, ok := u.u.User.Password(); ok {
 		return p
 	}
+	if u.cfg.Password != "" {
+		return u.cfg.Password
+	}
 	return u.u.Query().Get("password")
 }
 
-// User is the user name ("" if none).
-func (u URL) User() string { return u.u.User.Username() }
+// User is the role pgx logs in as (without one in the URL: PGUSER, else
+// the OS user).
+func (u URL) User() string { return u.cfg.User }
 
 // Database is the database name ("" if none).
-func (u URL) Database() string { return strings.TrimPrefix(u.u.Path, "/") }
+func (u URL) Database() string { return u.cfg.Database }
 
-// Host is the host: from the URL, else the host= parameter (a socket
-// directory), else "" (libpq's default socket).
+// Host is the host pgx connects to first: a hostaddr when one is set, a
+// socket directory (/…), a name or an address.
 func (u URL) Host() string {
-	if h := u.u.Hostname(); h != "" {
-		return h
+	if u.hostaddr != "" {
+		return u.hostaddr
 	}
-	return u.u.Query().Get("host")
+	return u.cfg.Host
 }
 
-// Port is the port (5432 when the URL has none).
-func (u URL) Port() int {
-	p := u.u.Port()
-	if p == "" {
-		p = u.u.Query().Get("port")
+// Hosts is every host pgx may connect to (the list's fallbacks included)
+// and the hostaddr, in order, each once.
+func (u URL) Hosts() []string {
+	var hosts []string
+	add := func(h string) {
+		for _, seen := range hosts {
+			if seen == h {
+				return
+			}
+		}
+		hosts = append(hosts, h)
 	}
-	if n, err := strconv.Atoi(p); err == nil {
-		return n
+	add(u.cfg.Host)
+	for _, fb := range u.cfg.Fallbacks {
+		add(fb.Host)
 	}
-	return 5432
+	if u.hostaddr != "" {
+		add(u.hostaddr)
+	}
+	return hosts
 }
 
-// Socket reports whether the URL connects through a unix socket.
-func (u URL) Socket() bool { h := u.Host(); return h == "" || strings.HasPrefix(h, "/") }
+// Port is the port pgx connects to (5432 unless set).
+func (u URL) Port() int { return int(u.cfg.Port) }
 
-// Local reports whether the server is on this machine: a unix socket or a
-// loopback address (localhost, 127.0.0.0/8, ::1).
-func (u URL) Local() bool {
-	if u.Socket() {
-		return true
-	}
-	h := u.Host()
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+// Socket reports whether pgx connects through a unix socket.
+func (u URL) Socket() bool { return isSocket(u.Host()) }
+
+func isSocket(host string) bool {
+	network, _ := pgconn.NetworkAddress(host, 5432)
+	return network == "unix"
 }
 
-// Addr names the target for messages: host:port/db, no credentials.
+// Local reports whether every host pgx may connect to is on this machine:
+// a unix socket or a loopback address (localhost, 127.0.0.0/8, ::1).
+func (u URL) Local() bool { return len(u.NonLocal()) == 0 }
+
+// NonLocal lists the hosts pgx may connect to that are not on this machine.
+func (u URL) NonLocal() []string {
+	var far []string
+	for _, h := range u.Hosts() {
+		if !isSocket(h) && !strings.EqualFold(h, "localhost") {
+			if ip := net.ParseIP(h); ip == nil || !ip.IsLoopback() {
+				far = append(far, h)
+			}
+		}
+	}
+	return far
+}
+
+// Addr names the target for messages: host:port/db for each host pgx may
+// connect to, no credentials.
 func (u URL) Addr() string {
-	h := u.Host()
-	if h == "" {
-		h = "(default socket)"
+	var targets []string
+	seen := map[string]bool{}
+	add := func(h string, port uint16) {
+		if u.hostaddr != "" {
+			h = u.hostaddr
+		}
+		if strings.Contains(h, ":") && !isSocket(h) {
+			h = "[" + h + "]"
+		}
+		t := h + ":" + strconv.Itoa(int(port)) + "/" + u.Database()
+		if !seen[t] {
+			seen[t] = true
+			targets = append(targets, t)
+		}
 	}
-	if strings.Contains(h, ":") && !strings.HasPrefix(h, "/") {
-		h = "[" + h + "]"
+	add(u.cfg.Host, u.cfg.Port)
+	for _, fb := range u.cfg.Fallbacks {
+		add(fb.Host, fb.Port)
 	}
-	return h + ":" + strconv.Itoa(u.Port()) + "/" + u.Database()
+	return strings.Join(targets, ",")
 }
 
 // WithDatabase returns the URL pointing at another database.
@@ -165,21 +276,27 @@ func (u URL) WithDatabase(name string) URL {
 	c := u.clone()
 	c.Path = "/" + name
 	c.RawPath = ""
-	return URL{u: c}
+	q := c.Query()
+	if q.Has("dbname") {
+		q.Del("dbname")
+		c.RawQuery = q.Encode()
+	}
+	return derive(c)
 }
 
-// WithHostPort returns the URL pointing at host:port over TCP (a host=
-// or port= parameter is dropped).
+// WithHostPort returns the URL pointing at host:port over TCP (a host=,
+// hostaddr= or port= parameter is dropped).
 func (u URL) WithHostPort(host string, port int) URL {
 	c := u.clone()
 	c.Host = net.JoinHostPort(host, strconv.Itoa(port))
 	q := c.Query()
-	if q.Has("host") || q.Has("port") {
+	if q.Has("host") || q.Has("hostaddr") || q.Has("port") {
 		q.Del("host")
+		q.Del("hostaddr")
 		q.Del("port")
 		c.RawQuery = q.Encode()
 	}
-	return URL{u: c}
+	return derive(c)
 }
 
 // WithParam returns the URL with a query parameter set.
@@ -188,13 +305,13 @@ func (u URL) WithParam(key, value string) URL {
 	q := c.Query()
 	q.Set(key, value)
 	c.RawQuery = q.Encode()
-	return URL{u: c}
+	return derive(c)
 }
 
-// ForDriver is String without golang-migrate's x-* parameters, which pgx
+// driverString is u without golang-migrate's x-* parameters, which pgx
 // would send to the server as unknown settings.
-func (u URL) ForDriver() string {
-	c := u.clone()
+func driverString(u *url.URL) string {
+	c := *u
 	q := c.Query()
 	changed := false
 	for k := range q {

@@ -33,7 +33,8 @@ func TestParseErrorsHidePassword(t *testing.T) {
 // see the password intact.
 func TestUnescapedAt(t *testing.T) {
 	u := MustParse("postgresql://tasker:p@S3cret@localhost/db")
-	if u.Password() != "p@S3cret" || u.Host() != "localhost" || !strings.Contains(u.ForDriver(), "p%40S3cret@localhost") {
+	cfg, err := u.Config()
+	if err != nil || cfg.Password != "p@S3cret" || u.Password() != "p@S3cret" || u.Host() != "localhost" || !strings.Contains(u.String(), "p%40S3cret@localhost") {
 		t.Errorf("password %q host %q driver %s", u.Password(), u.Host(), u.Redacted())
 	}
 }
@@ -49,13 +50,17 @@ func TestAccessors(t *testing.T) {
 		{"postgres://u:p@[::1]:6000/db", "::1", "[::1]:6000/db", 6000, true, false},
 		{"postgres://u:p@db.example.com:6543/db", "db.example.com", "db.example.com:6543/db", 6543, false, false},
 		{"postgres://u@/db?host=/var/run/postgresql&port=5433", "/var/run/postgresql", "/var/run/postgresql:5433/db", 5433, true, true},
-		{"postgres:///db", "", "(default socket):5432/db", 5432, true, true},
 	}
 	for _, c := range cases {
 		u := MustParse(c.url)
 		if u.Host() != c.host || u.Port() != c.port || u.Local() != c.local || u.Socket() != c.socket || u.Addr() != c.addr {
 			t.Errorf("%s: host %q port %d local %v socket %v addr %q", c.url, u.Host(), u.Port(), u.Local(), u.Socket(), u.Addr())
 		}
+	}
+	// no host: pgx's default socket directory (or localhost), named as such
+	t.Setenv("PGHOST", "")
+	if u := MustParse("postgres:///db"); !u.Local() || u.Host() == "" || !strings.HasPrefix(u.Addr(), u.Host()+":5432/db") {
+		t.Errorf("default host %q addr %q", u.Host(), u.Addr())
 	}
 }
 
@@ -75,8 +80,8 @@ func TestRedactedAndDerived(t *testing.T) {
 	if u.Database() != "app" {
 		t.Error("WithDatabase changed the original")
 	}
-	if f := u.ForDriver(); strings.Contains(f, "x-migrations") || !strings.Contains(f, "sslmode=disable") {
-		t.Errorf("ForDriver = %s", f)
+	if cfg, err := u.Config(); err != nil || cfg.RuntimeParams["x-migrations-table"] != "" || cfg.TLSConfig != nil {
+		t.Errorf("driver config %v %v", cfg, err)
 	}
 }
 
@@ -94,5 +99,48 @@ func TestScrub(t *testing.T) {
 	dev := MustParse("postgresql://tasker:tasker@localhost/tasker_rust_test")
 	if got := dev.Scrub("database tasker_rust_test"); got != "database tasker_rust_test" {
 		t.Errorf("dev Scrub = %s", got)
+	}
+}
+
+// The host, port and database are the ones pgx connects to: its parser
+// reads the host and port parameters over the URL's authority.
+func TestDriverReadingWins(t *testing.T) {
+	cases := []struct {
+		url, host, addr string
+		hosts           []string
+		local           bool
+	}{
+		{"postgresql://u:p@127.0.0.1:5432/victim?host=192.0.2.1", "192.0.2.1", "192.0.2.1:5432/victim", []string{"192.0.2.1"}, false},
+		{"postgresql://u:p@127.0.0.1:1/db?port=6000", "127.0.0.1", "127.0.0.1:6000/db", []string{"127.0.0.1"}, true},
+		{"postgresql://u:p@localhost/path_db?dbname=param_db", "localhost", "localhost:5432/param_db", []string{"localhost"}, true},
+		{"postgresql://u:p@localhost/db?host=/tmp/a,db.example.com", "/tmp/a", "/tmp/a:5432/db,db.example.com:5432/db", []string{"/tmp/a", "db.example.com"}, false},
+		{"postgresql://u:p@localhost/db?hostaddr=192.0.2.3", "192.0.2.3", "192.0.2.3:5432/db", []string{"localhost", "192.0.2.3"}, false},
+	}
+	for _, c := range cases {
+		u := MustParse(c.url)
+		if u.Host() != c.host || u.Addr() != c.addr || u.Local() != c.local || strings.Join(u.Hosts(), " ") != strings.Join(c.hosts, " ") {
+			t.Errorf("%s: host %q addr %q local %v hosts %q", c.url, u.Host(), u.Addr(), u.Local(), u.Hosts())
+		}
+	}
+}
+
+// The connection config is the one the URL was judged by: same hosts,
+// hostaddr applied (pgx would send it to the server as a setting).
+func TestConfigUsesTheJudgedHosts(t *testing.T) {
+	u := MustParse("postgresql://u:p@localhost:6001/db?hostaddr=127.0.0.2&sslmode=disable")
+	cfg, err := u.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Host != "127.0.0.2" || cfg.Port != 6001 || cfg.RuntimeParams["hostaddr"] != "" {
+		t.Errorf("config host %s port %d params %v", cfg.Host, cfg.Port, cfg.RuntimeParams)
+	}
+	for _, fb := range cfg.Fallbacks {
+		if fb.Host != "127.0.0.2" {
+			t.Errorf("fallback host %s", fb.Host)
+		}
+	}
+	if _, err := Parse("postgresql://u:S3cret@localhost/db?hostaddr=127.0.0.1,127.0.0.2"); fail.Code(err) != fail.Config || strings.Contains(err.Error(), "S3cret") {
+		t.Errorf("a hostaddr list: %v", err)
 	}
 }
