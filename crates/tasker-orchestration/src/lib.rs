@@ -314,10 +314,7 @@ impl App {
         let result = validate_namespace(&task.namespace)
             .and_then(|_| validate_handler(&task.handler))
             .map_err(|e| OrchestrationError::Invalid(e.to_string()))
-            .and_then(|_| {
-                let mut db = self.connection()?;
-                submit_task(&mut db, &task)
-            });
+            .and_then(|_| self.with_db(|db| submit_task(db, &task)));
         match result {
             Ok(task_id) => Response::json(201, &json!({ "task_id": task_id })),
             Err(e) => e.into_response(),
@@ -328,7 +325,7 @@ impl App {
         let Ok(id) = id.parse::<i64>() else {
             return Response::error(400, &format!("invalid task id {id:?}"));
         };
-        let result = self.connection().and_then(|mut db| get_task(&mut *db, id));
+        let result = self.with_db(|db| get_task(db, id));
         match result {
             Ok(Some(task)) => Response::json(200, &task),
             Ok(None) => Response::error(404, &format!("task {id} not found")),
@@ -336,10 +333,21 @@ impl App {
         }
     }
 
-    fn connection(&self) -> Result<tasker_pgmq::PooledClient<'_>, OrchestrationError> {
-        self.pool
+    /// Runs `f` on a pooled connection; one that fails and no longer
+    /// answers is not reused, so requests recover once the database is back.
+    fn with_db<T>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, OrchestrationError>,
+    ) -> Result<T, OrchestrationError> {
+        let mut db = self
+            .pool
             .get()
-            .map_err(|e| OrchestrationError::Unavailable(e.to_string()))
+            .map_err(|e| OrchestrationError::Unavailable(e.to_string()))?;
+        let out = f(&mut db);
+        if out.is_err() {
+            db.drop_if_broken();
+        }
+        out
     }
 }
 

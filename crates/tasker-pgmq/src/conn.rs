@@ -4,7 +4,7 @@ use postgres::{Client, NoTls};
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Connect timeout used when the URL does not set `connect_timeout`.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -23,13 +23,23 @@ pub fn connect(database_url: &str) -> Result<Client, postgres::Error> {
     config.connect(NoTls)
 }
 
+/// How long a check of a suspect connection may take.
+const VALIDATE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Idle connections older than this are checked before reuse: the server
+/// may have restarted meanwhile.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// A small connection pool: connections are opened on demand and up to
 /// `max_idle` are kept for reuse. Creating it never touches the network, so
 /// a service can start (and report itself unhealthy) while the database is
-/// down.
+/// down, and it recovers by itself when the server comes back: a
+/// connection that failed, or idled past [`CHECK_AFTER_IDLE`] and no longer
+/// answers, is dropped instead of reused. (The synchronous client never
+/// notices on its own that its server went away: `is_closed` stays false.)
 pub struct Pool {
     database_url: String,
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<(Client, Instant)>>,
     max_idle: usize,
 }
 
@@ -48,13 +58,19 @@ impl Pool {
         &self.database_url
     }
 
-    /// An idle connection, or a new one.
+    /// An idle connection that still answers, or a new one.
     pub fn get(&self) -> Result<PooledClient<'_>, postgres::Error> {
         let reused = loop {
             let next = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
             match next {
-                Some(c) if c.is_closed() => continue,
-                other => break other,
+                Some((c, _)) if c.is_closed() => continue,
+                Some((mut c, since)) if since.elapsed() > CHECK_AFTER_IDLE => {
+                    if c.is_valid(VALIDATE_TIMEOUT).is_ok() {
+                        break Some(c);
+                    }
+                }
+                Some((c, _)) => break Some(c),
+                None => break None,
             }
         };
         let client = match reused {
@@ -72,7 +88,11 @@ impl Pool {
     pub fn ping(&self) -> Result<(), String> {
         let attempt = || -> Result<(), postgres::Error> {
             let mut c = self.get()?;
-            c.simple_query("SELECT 1").map(|_| ())
+            let out = c.simple_query("SELECT 1").map(|_| ());
+            if out.is_err() {
+                c.drop_if_broken();
+            }
+            out
         };
         attempt()
             .or_else(|_| attempt())
@@ -88,7 +108,7 @@ impl Pool {
         }
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < self.max_idle {
-            idle.push(client);
+            idle.push((client, Instant::now()));
         }
     }
 }
@@ -99,17 +119,33 @@ pub struct PooledClient<'a> {
     client: Option<Client>,
 }
 
+impl PooledClient<'_> {
+    /// After an error: closes the connection instead of returning it to the
+    /// pool when it no longer answers (the server restarted or went away).
+    pub fn drop_if_broken(&mut self) {
+        if let Some(c) = self.client.as_mut() {
+            if c.is_closed() || c.is_valid(VALIDATE_TIMEOUT).is_err() {
+                self.client = None;
+            }
+        }
+    }
+}
+
 impl Deref for PooledClient<'_> {
     type Target = Client;
 
     fn deref(&self) -> &Client {
-        self.client.as_ref().expect("client present until drop")
+        self.client
+            .as_ref()
+            .expect("client present until dropped as broken")
     }
 }
 
 impl DerefMut for PooledClient<'_> {
     fn deref_mut(&mut self) -> &mut Client {
-        self.client.as_mut().expect("client present until drop")
+        self.client
+            .as_mut()
+            .expect("client present until dropped as broken")
     }
 }
 
