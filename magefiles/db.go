@@ -65,7 +65,8 @@ func (DB) New(ctx context.Context, name string) error {
 // It listens on 127.0.0.1 at DATABASE_URL's port (a free port if that one is taken; targets follow it),
 // creates DATABASE_URL's role (superuser) and database. A throwaway dev/test cluster: fsync,
 // synchronous_commit and full_page_writes are off. Needs PostgreSQL's server binaries; as root it
-// runs them as the postgres user.
+// runs them as the postgres user. Closed to other OS users: 0700 directories, peer logins over the
+// socket for the server's OS user and the build's, TCP logins only with DATABASE_URL's password.
 func (DB) Up(ctx context.Context) error { return do(ctx, db.Up) }
 
 // Down stops the local PostgreSQL cluster and keeps its data.

@@ -6,10 +6,8 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -110,20 +108,6 @@ func (st *ownStack) waitHealthy(t *testing.T, limit time.Duration, after string)
 		}
 	}
 	return time.Since(begin)
-}
-
-// postmaster is the pid of the stack's own cluster (postmaster.pid's first line).
-func (st *ownStack) postmaster(t *testing.T) int {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(st.pgDir, "data", "postmaster.pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pid
 }
 
 // The services survive PostgreSQL going away: while it is down /health

@@ -106,10 +106,11 @@ func (c *Config) Up(ctx context.Context) (pgurl.URL, error) {
 	if c.DryRun {
 		return c.URL, dryRunf(c.out(), "would start the local PostgreSQL cluster in %s on port %d", c.show(c.Cluster.Dir), c.URL.Port())
 	}
-	_, wasRunning := c.Cluster.Running()
-	if c.URL.Password() == "" {
-		c.Cluster.HostAuth = "trust"
+	if c.URL.Password() == "" && !c.URL.Socket() {
+		return c.URL, fail.New(fail.Config, "DATABASE_URL has no password, and the local cluster accepts TCP logins only with one (scram-sha-256); add one, e.g. postgresql://tasker:tasker@localhost:5432/tasker_rust_test")
 	}
+	_, wasRunning := c.Cluster.Running()
+	c.Cluster.Role = c.URL.User()
 	start := time.Now()
 	port, err := c.Cluster.Up(ctx, c.URL.Port())
 	if err != nil {

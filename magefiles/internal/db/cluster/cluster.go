@@ -7,6 +7,12 @@
 // port (the port it last started on). The server listens on 127.0.0.1 only.
 // PostgreSQL refuses to run as root, so as root every command runs as the
 // postgres user through runuser, and Dir is chowned to that user.
+//
+// Other OS users get nothing: Dir, run/ and data/ are 0700, the socket
+// accepts only peer logins of the cluster's OS user and the build system's
+// own (pg_ident.conf maps them to the superuser and DATABASE_URL's role),
+// and TCP logins need a password (scram-sha-256). Both files are rewritten
+// on every start, so clusters made by older versions are closed too.
 package cluster
 
 import (
@@ -44,7 +50,7 @@ func installHint() string {
 }
 
 // Superuser is the bootstrap superuser initdb creates; it logs in over the
-// cluster's socket without a password (local trust).
+// cluster's socket as the OS user running the build (peer authentication).
 const Superuser = "postgres"
 
 // Settings are the dev-only server settings written to data/tasker.conf.
@@ -60,9 +66,9 @@ type Cluster struct {
 	Dir     string // absolute; created on Up
 	PathEnv string // PATH used to find the binaries ("" = process PATH)
 	Run     Runner
-	// HostAuth is the pg_hba method for TCP logins, fixed at initdb:
-	// "scram-sha-256" (default) or "trust" when the URL has no password.
-	HostAuth string
+	// Role is DATABASE_URL's role: besides the superuser, the one the
+	// owner and the build system may log in as over the socket.
+	Role string
 	// RunAs overrides the user the server runs as when we are root
 	// (default "postgres").
 	RunAs string
@@ -203,12 +209,7 @@ func (c *Cluster) prepare(o *owner) error {
 	if len(sock) > 107 {
 		return fail.New(fail.Config, "the cluster directory %s is too deep for a unix socket path (%d > 107 bytes); move the checkout to a shorter path", c.Dir, len(sock))
 	}
-	for _, d := range []string{c.Dir, c.SocketDir()} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-	}
-	if err := o.chown(c.Dir, c.SocketDir()); err != nil {
+	if err := c.closeDirs(o); err != nil {
 		return err
 	}
 	if o != nil {
@@ -233,9 +234,9 @@ func (c *Cluster) prepare(o *owner) error {
 // port it runs on, also recorded in Dir/port.
 func (c *Cluster) Up(ctx context.Context, port int) (int, error) {
 	if p, ok := c.Running(); ok {
-		return p, nil
+		return p, c.closeRunning(ctx)
 	}
-	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return 0, err
 	}
 	unlock, err := c.lock(ctx)
@@ -259,13 +260,9 @@ func (c *Cluster) Up(ctx context.Context, port int) (int, error) {
 		return 0, err
 	}
 	if !c.Exists() {
-		auth := c.HostAuth
-		if auth == "" {
-			auth = "scram-sha-256"
-		}
 		c.Run.Infof("initialising a local PostgreSQL cluster in %s (dev settings: fsync, synchronous_commit, full_page_writes off)", c.Dir)
 		argv := o.argv(initdb, "-D", c.DataDir(), "-U", Superuser, "-E", "UTF8", "--locale=C", "--no-sync",
-			"--auth-local=trust", "--auth-host="+auth)
+			"--auth-local=peer", "--auth-host=scram-sha-256")
 		// quiet: initdb's 25 lines of progress help nobody; failures carry its stderr
 		if _, err := c.Run.Output(ctx, run.Cmd{Argv: argv, Dir: c.Dir}); err != nil {
 			return 0, fail.Wrap(fail.Failed, err, "initdb failed in %s", c.DataDir())
@@ -291,6 +288,9 @@ func (c *Cluster) Up(ctx context.Context, port int) (int, error) {
 	if err := c.writeConf(o, port); err != nil {
 		return 0, err
 	}
+	if _, err := c.writeAccess(o); err != nil {
+		return 0, err
+	}
 	os.Remove(c.LogFile()) // keep only this start's log: its tail goes into errors
 	argv := o.argv(pgctl, "-D", c.DataDir(), "-l", c.LogFile(), "-w", "-t", "60", "-s", "start")
 	if err := c.Run.Run(ctx, run.Cmd{Argv: argv, Dir: c.Dir}); err != nil {
@@ -314,6 +314,118 @@ func (c *Cluster) writeConf(o *owner, port int) error {
 		return err
 	}
 	return o.chown(p)
+}
+
+// closeDirs makes Dir and run/ (created if missing) 0700 and the server
+// user's: through a world-searchable socket directory, any local user could
+// log in wherever pg_hba.conf lets the socket in.
+func (c *Cluster) closeDirs(o *owner) error {
+	for _, d := range []string{c.Dir, c.SocketDir()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+		if err := os.Chmod(d, 0o700); err != nil {
+			return err
+		}
+	}
+	return o.chown(c.Dir, c.SocketDir())
+}
+
+// Ident is the pg_ident.conf map of the socket's peer logins.
+const Ident = "tasker"
+
+// access is pg_hba.conf and pg_ident.conf: the OS users running the server
+// and the build may log in over the socket as the superuser or Role; over
+// TCP, only with a password.
+func (c *Cluster) access(o *owner) (hba, ident string) {
+	hba = "# written by tasker-build on every start: nothing else may log in\n" +
+		"local all all peer map=" + Ident + "\n" +
+		"host  all all 127.0.0.1/32 scram-sha-256\n"
+	ident = "# written by tasker-build on every start: OS user -> role, for peer logins over the socket\n"
+	var osUsers []string
+	if o != nil {
+		osUsers = append(osUsers, o.name)
+	}
+	if me, err := user.Current(); err == nil {
+		osUsers = append(osUsers, me.Username)
+	}
+	seen := map[string]bool{}
+	for _, u := range osUsers {
+		for _, role := range []string{Superuser, c.Role} {
+			line := Ident + " " + u + " " + role + "\n"
+			if role != "" && !seen[line] {
+				seen[line] = true
+				ident += line
+			}
+		}
+	}
+	return hba, ident
+}
+
+// writeAccess writes pg_hba.conf and pg_ident.conf, reporting whether
+// either changed (a running server must then reload them).
+func (c *Cluster) writeAccess(o *owner) (changed bool, err error) {
+	hba, ident := c.access(o)
+	for name, text := range map[string]string{"pg_hba.conf": hba, "pg_ident.conf": ident} {
+		ch, err := writeOwned(o, filepath.Join(c.DataDir(), name), text)
+		if err != nil {
+			return changed, err
+		}
+		changed = changed || ch
+	}
+	return changed, nil
+}
+
+// closeRunning applies the access rules to a server that is already up (one
+// started by an older version with trust logins and open directories).
+func (c *Cluster) closeRunning(ctx context.Context) error {
+	o, err := c.owner()
+	if err != nil {
+		return err
+	}
+	if err := c.closeDirs(o); err != nil {
+		return err
+	}
+	changed, err := c.writeAccess(o)
+	if err != nil || !changed {
+		return err
+	}
+	b, err := c.bins("pg_ctl")
+	if err != nil {
+		return err
+	}
+	argv := o.argv(b[0], "-D", c.DataDir(), "-s", "reload")
+	if err := c.Run.Run(ctx, run.Cmd{Argv: argv, Dir: c.Dir}); err != nil {
+		return fail.Wrap(fail.Failed, err, "could not reload the access rules of PostgreSQL in %s", c.DataDir())
+	}
+	return nil
+}
+
+// writeOwned replaces path with text (0600, the server user's) unless it
+// already holds it; the rename keeps concurrent readers from a half file.
+func writeOwned(o *owner, path, text string) (bool, error) {
+	if old, err := os.ReadFile(path); err == nil && string(old) == text {
+		return false, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*") // 0600
+	if err != nil {
+		return false, err
+	}
+	_, err = f.WriteString(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = o.chown(f.Name())
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return false, err
+	}
+	return true, nil
 }
 
 func (c *Cluster) logTail(n int) string {

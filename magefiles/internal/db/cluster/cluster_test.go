@@ -22,7 +22,7 @@ func TestUpRefusesEarly(t *testing.T) {
 	if os.Geteuid() == 0 {
 		c := &Cluster{Dir: filepath.Join(t.TempDir(), "pg"), Run: quiet{}, RunAs: "no_such_user_tasker"}
 		_, err := c.Up(ctx, 0)
-		if fail.Code(err) != fail.MissingTool || !strings.Contains(err.Error(), "apt-get install postgresql") {
+		if fail.Code(err) != fail.MissingTool || !strings.Contains(err.Error(), "install PostgreSQL with") {
 			t.Errorf("missing user: %v", err)
 		}
 	}
