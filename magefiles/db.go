@@ -22,9 +22,10 @@ func (DB) Check(ctx context.Context) error { return do(ctx, db.Check) }
 // A local DATABASE_URL with no server behind it starts the local cluster first.
 func (DB) Status(ctx context.Context) error { return do(ctx, db.Status) }
 
-// Migrate applies pending migrations from db/migrations (TASKER_MIGRATIONS_DIR).
+// Migrate applies pending migrations from db/migrations (TASKER_MIGRATIONS_DIR), each file in one
+// transaction with its version row: a failure or Ctrl-C leaves the previous version, clean.
 // It waits at most TASKER_DB_LOCK_TIMEOUT (30s) for another run's migration lock. A failed file is
-// reported with the server's message, an excerpt, the state it left and the exact recovery commands.
+// reported with the server's message, an excerpt, the state it left and the fix.
 func (DB) Migrate(ctx context.Context) error { return do(ctx, db.Migrate) }
 
 // Setup makes the database usable: starts the local cluster if needed, creates the database, migrates it.
@@ -50,7 +51,8 @@ func (DB) Reset(ctx context.Context) error { return do(ctx, db.Reset) }
 func (DB) Rollback(ctx context.Context) error { return do(ctx, db.Rollback) }
 
 // Force records a migration version as applied and clean without running anything (guarded like drop).
-// Use it after a failed migration: `mage db:force <previous version>` (or none), fix the file, `mage db:migrate`.
+// Use it when a version is marked dirty (by golang-migrate's own CLI, or a killed -- no-transaction
+// file): db:status prints the exact command. Files run by mage never leave a dirty version.
 func (DB) Force(ctx context.Context, version string) error {
 	return do(ctx, func(ctx context.Context, s *session.S) error { return db.Force(ctx, s, version) })
 }

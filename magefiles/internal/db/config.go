@@ -186,6 +186,7 @@ type applier interface {
 	Rollback(ctx context.Context) (from, to int64, err error)
 	Force(ctx context.Context, v int64) error
 	Status(ctx context.Context, conn *pgx.Conn) (source.Status, error)
+	DirtyAdvice(st source.Status) string // what to do, with the commands, when st.Dirty
 }
 
 func (c *Config) migrator(u pgurl.URL) (applier, *source.Dir, error) {

@@ -261,6 +261,9 @@ func TestNoPasswordInErrorsOrOutput(t *testing.T) {
 	t.Cleanup(func() { c2.Allow = true; c2.Drop(ctx) })
 	_, err = c2.Ensure(ctx)
 	check("failing migration", err)
+	if _, err := dbtest.Connect(t, c2.URL).Exec(ctx, "INSERT INTO schema_migrations VALUES (1, true)"); err != nil {
+		t.Fatal(err)
+	}
 	check("status problem", c2.Check(ctx))
 	protected := *c2
 	protected.URL = c2.URL.WithDatabase("postgres")
@@ -307,6 +310,8 @@ func TestCloneAndDropClone(t *testing.T) {
 	}
 }
 
+// A failed file leaves the previous version, clean; a dirty version (left
+// by golang-migrate's own CLI) is shown with the fix, and the fix works.
 func TestStatusOutput(t *testing.T) {
 	ctx := context.Background()
 	c, _, out := config(t, uniqueDB("status"), map[string]string{
@@ -320,11 +325,32 @@ func TestStatusOutput(t *testing.T) {
 	if err := c.Status(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s := out.String()
-	for _, w := range []string{"version 2, DIRTY, 1 pending", "0001_items", "applied", "FAILED (dirty)", "(no down file)", "mage db:force 1"} {
-		if !strings.Contains(s, w) {
-			t.Errorf("status lacks %q:\n%s", w, s)
+	for _, w := range []string{"version 1, 1 pending", "0001_items", "applied", "0002_bad    pending", "(no down file)"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("status lacks %q:\n%s", w, out)
 		}
+	}
+	if strings.Contains(out.String(), "DIRTY") {
+		t.Errorf("dirty after a failed file:\n%s", out)
+	}
+	if _, err := dbtest.Connect(t, c.URL).Exec(ctx, "UPDATE schema_migrations SET version = 2, dirty = true"); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := c.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"version 2, DIRTY, 1 pending", "FAILED (dirty)", "dirty: ", "run mage db:force 1"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("status lacks %q:\n%s", w, out)
+		}
+	}
+	if err := c.Force(ctx, "1"); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(c.MigrationsDir, "0002_bad.up.sql"), []byte("SELECT 1;\n"), 0o644)
+	if err := c.Migrate(ctx); err != nil {
+		t.Fatalf("the printed fix does not work: %v", err)
 	}
 }
 

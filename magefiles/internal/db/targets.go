@@ -49,7 +49,7 @@ func (c *Config) Check(ctx context.Context) error {
 	if err != nil {
 		return u.ScrubErr(err)
 	}
-	st, _, err := c.status(ctx, u, conn)
+	st, _, _, err := c.status(ctx, u, conn)
 	if err != nil {
 		return err
 	}
@@ -62,13 +62,13 @@ func (c *Config) Check(ctx context.Context) error {
 }
 
 // status reads the migration state of the database conn is connected to.
-func (c *Config) status(ctx context.Context, u pgurl.URL, conn *pgx.Conn) (source.Status, *source.Dir, error) {
+func (c *Config) status(ctx context.Context, u pgurl.URL, conn *pgx.Conn) (source.Status, *source.Dir, applier, error) {
 	m, d, err := c.migrator(u)
 	if err != nil {
-		return source.Status{}, nil, err
+		return source.Status{}, nil, nil, err
 	}
 	st, err := m.Status(ctx, conn)
-	return st, d, u.ScrubErr(err)
+	return st, d, m, u.ScrubErr(err)
 }
 
 func describeVersion(st source.Status) string {
@@ -339,7 +339,7 @@ func (c *Config) Status(ctx context.Context) error {
 		return c.unreachable(u, err)
 	}
 	defer conn.Close(ctx)
-	st, d, err := c.status(ctx, u, conn)
+	st, d, m, err := c.status(ctx, u, conn)
 	if err != nil {
 		return err
 	}
@@ -367,8 +367,8 @@ func (c *Config) Status(ctx context.Context) error {
 		fmt.Fprintf(w, "  %d\t(no file)\tapplied, file missing\t\n", v)
 	}
 	w.Flush()
-	if st.Dirty && st.Layout == source.Migrate {
-		fmt.Fprintf(c.out(), "dirty: version %d failed; run `mage db:force %d`, correct the file, then `mage db:migrate`\n", st.Version, d.Previous(st.Version))
+	if st.Dirty {
+		fmt.Fprintln(c.out(), "dirty: "+m.DirtyAdvice(st))
 	}
 	return nil
 }

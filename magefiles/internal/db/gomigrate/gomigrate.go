@@ -1,32 +1,36 @@
 // Package gomigrate applies a golang-migrate directory (NNNN_name.up.sql /
-// .down.sql) with golang-migrate's pgx/v5 driver, and designs around its
-// pitfalls:
-//   - its advisory lock waits forever, also inside WithInstance: we first take
-//     our own lock with a timeout, and check its lock is free;
-//   - the URL entry point and WithInstance derive different lock ids: we only
-//     use WithInstance on a *sql.DB from the pgx stdlib driver;
-//   - a rollback without a down file silently moves the version: refused;
-//   - errors embed the whole file: we report the file, the server's message,
-//     a short excerpt, the dirty state and the recovery command;
-//   - x-multi-statement breaks dollar quoting: never enabled.
+// .down.sql) to PostgreSQL and keeps golang-migrate's version table
+// (schema_migrations: version, dirty), so the migrate CLI and this package
+// agree on the state. It runs the files itself, because golang-migrate
+// cannot give what the build system needs:
+//   - each file runs in one transaction together with its version row, so a
+//     failure or a Ctrl-C leaves the previous version, clean. golang-migrate
+//     marks the version dirty, runs the file, then marks it clean, and cannot
+//     cancel a running file: an interrupt that outlasted mage's 5 s cleanup
+//     limit left the file committed by the server and the version dirty;
+//   - a file whose first line is "-- no-transaction" (sqlx's marker) runs
+//     alone, between a dirty mark and its clean version, for the statements
+//     PostgreSQL refuses in a transaction block;
+//   - golang-migrate's advisory lock waits forever: it is taken with a
+//     timeout, so a migrate CLI run and this package exclude each other;
+//   - a rollback without a down file is refused (golang-migrate would only
+//     move the version);
+//   - a failure reports the file, the server's message, a short excerpt, the
+//     state left behind and the recovery.
 package gomigrate
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/db/migrator"
-	"os"
 	"strconv"
 	"time"
 
-	"github.com/golang-migrate/migrate/v4"
 	"github.com/golang-migrate/migrate/v4/database"
-	pgx5 "github.com/golang-migrate/migrate/v4/database/pgx/v5"
-	"github.com/golang-migrate/migrate/v4/source/iofs"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/migrator"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pg"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
@@ -45,245 +49,178 @@ const (
 // LockName names our migration lock in messages.
 const LockName = "migration"
 
+var qualified = pgx.Identifier{Schema, Table}.Sanitize()
+
 // Migrator applies Dir to the database at URL.
 type Migrator struct{ migrator.Options }
 
-// session is one locked golang-migrate instance.
-type session struct {
-	lockConn *pgx.Conn
-	lock     *pg.Lock
-	mig      *migrate.Migrate
+func (m *Migrator) lockTimeout() time.Duration {
+	if m.LockTimeout > 0 {
+		return m.LockTimeout
+	}
+	return 30 * time.Second
 }
 
-func (s *session) close(ctx context.Context) {
-	if s.mig != nil {
-		s.mig.Close()
+// open connects to the database and takes our lock and golang-migrate's
+// (each with the timeout); close releases both.
+func (m *Migrator) open(ctx context.Context) (conn *pgx.Conn, done func(), err error) {
+	timeout := m.lockTimeout()
+	if conn, err = pg.Connect(ctx, m.URL, 10*time.Second); err != nil {
+		return nil, nil, err
 	}
-	if s.lockConn != nil {
-		_ = s.lock.Release(ctx)
-		s.lockConn.Close(ctx)
-	}
-}
-
-// open takes our lock (bounded wait), checks golang-migrate's own lock is
-// free, then opens golang-migrate on a *sql.DB from pgx's stdlib driver.
-func (m *Migrator) open(ctx context.Context) (*session, error) {
-	timeout := m.LockTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	conn, err := pg.Connect(ctx, m.URL, 10*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	s := &session{lockConn: conn}
-	s.lock, err = pg.Acquire(ctx, conn, LockName, pg.KeyFor("migrate"), timeout, func(h pg.Holder) {
+	closeConn := func() { conn.Close(context.WithoutCancel(ctx)) }
+	ours, err := pg.Acquire(ctx, conn, LockName, pg.KeyFor("migrate"), timeout, func(h pg.Holder) {
 		m.Log("waiting up to %s for the migration lock on %s, held by %s", timeout, m.URL.Addr(), h)
 	})
 	if err != nil {
-		conn.Close(ctx)
-		return nil, err
+		closeConn()
+		return nil, nil, m.URL.ScrubErr(err)
 	}
 	var dbName string
 	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&dbName); err != nil {
-		s.close(ctx)
-		return nil, err
+		closeConn()
+		return nil, nil, m.URL.ScrubErr(err)
 	}
-	theirs, _ := database.GenerateAdvisoryLockId(dbName, Schema, Table)
-	key, _ := strconv.ParseInt(theirs, 10, 64)
-	if h, held, err := pg.Probe(ctx, conn, key); err != nil || held {
-		s.close(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return nil, fail.New(fail.Failed, "golang-migrate's own lock on %s is held by %s (a migrate run outside mage?); wait for it to finish, or end it with SELECT pg_terminate_backend(%d)", m.URL.Addr(), h, h.PID)
-	}
-	cfg, err := pg.ConnConfig(m.URL, 10*time.Second)
+	id, _ := database.GenerateAdvisoryLockId(dbName, Schema, Table)
+	key, _ := strconv.ParseInt(id, 10, 64)
+	theirs, err := pg.Acquire(ctx, conn, "golang-migrate", key, timeout, func(h pg.Holder) {
+		m.Log("waiting up to %s for golang-migrate's lock on %s (a migrate run outside mage?), held by %s", timeout, m.URL.Addr(), h)
+	})
 	if err != nil {
-		s.close(ctx)
-		return nil, err
+		closeConn()
+		return nil, nil, m.URL.ScrubErr(err)
 	}
-	db := stdlib.OpenDB(*cfg)
-	db.SetMaxOpenConns(2)
-	drv, err := pgx5.WithInstance(db, &pgx5.Config{DatabaseName: dbName, SchemaName: Schema, MigrationsTable: Table})
-	if err != nil {
-		db.Close()
-		s.close(ctx)
-		return nil, m.URL.ScrubErr(err)
-	}
-	src, err := iofs.New(os.DirFS(m.Dir.Path), ".")
-	if err != nil {
-		drv.Close()
-		s.close(ctx)
-		return nil, err
-	}
-	s.mig, err = migrate.NewWithInstance("iofs", src, "pgx5", drv)
-	if err != nil {
-		drv.Close()
-		s.close(ctx)
-		return nil, m.URL.ScrubErr(err)
-	}
-	return s, nil
-}
-
-// stopOnCancel asks golang-migrate to stop between files when ctx ends (it
-// cannot interrupt a running file).
-func stopOnCancel(ctx context.Context, mig *migrate.Migrate) func() {
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			select {
-			case mig.GracefulStop <- true:
-			default:
-			}
-		case <-done:
-		}
-	}()
-	return func() { close(done) }
-}
-
-func version(mig *migrate.Migrate) (int64, bool, error) {
-	v, dirty, err := mig.Version()
-	if errors.Is(err, migrate.ErrNilVersion) {
-		return -1, false, nil
-	}
-	return int64(v), dirty, err
+	return conn, func() {
+		settle := context.WithoutCancel(ctx)
+		_ = theirs.Release(settle)
+		_ = ours.Release(settle)
+		closeConn()
+	}, nil
 }
 
 // Up applies every pending migration and returns those it applied.
 func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
-	s, err := m.open(ctx)
+	conn, done, err := m.open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer s.close(ctx)
-	before, dirty, err := version(s.mig)
+	defer done()
+	at, dirty, err := State(ctx, conn)
 	if err != nil {
 		return nil, m.URL.ScrubErr(err)
 	}
 	if dirty {
-		return nil, m.dirtyError(before)
+		return nil, m.dirtyError(at)
 	}
-	defer stopOnCancel(ctx, s.mig)()
-	err = s.mig.Up()
-	after, _, verr := version(s.mig)
-	applied := m.between(before, after)
-	if verr == nil && err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		// the failed file is the dirty version; the ones before it were applied
-		applied = m.between(before, m.Dir.Previous(after))
+	if _, ok := m.Dir.Find(at); at >= 0 && !ok {
+		return nil, fail.New(fail.Failed, "%s is at version %d, which has no file in %s (golang-migrate refuses this too); restore the file, or run %s on a dev database",
+			m.URL.Addr(), at, m.Dir.Path, m.Command("db:reset"))
 	}
-	for _, a := range applied {
-		m.Log("applied %s", a.Up)
-	}
-	switch {
-	case err == nil, errors.Is(err, migrate.ErrNoChange):
-		if ctx.Err() != nil && after < m.Dir.Latest() {
-			return applied, ctx.Err()
-		}
-		return applied, nil
-	case verr != nil:
-		return applied, m.URL.ScrubErr(err)
-	}
-	return applied, m.failure(err, after, true)
-}
-
-// between lists the directory's migrations in (from, to].
-func (m *Migrator) between(from, to int64) []source.Migration {
-	var out []source.Migration
+	var pending []source.Migration
 	for _, x := range m.Dir.Migrations {
-		if x.Version > from && x.Version <= to {
-			out = append(out, x)
+		if x.Version > at {
+			pending = append(pending, x)
 		}
 	}
-	return out
+	if len(pending) == 0 {
+		return nil, nil
+	}
+	if err := ensureTable(ctx, conn); err != nil {
+		return nil, m.URL.ScrubErr(err)
+	}
+	var applied []source.Migration
+	for _, x := range pending {
+		body, err := m.Dir.Read(x.Up)
+		if err != nil {
+			return applied, err
+		}
+		prev := at
+		err = migrator.Apply(ctx, conn, migrator.Step{
+			SQL:    body,
+			NoTx:   source.NoTransaction(body),
+			Record: func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, x.Version, false) },
+			Mark:   func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, x.Version, true) },
+			Unmark: func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, prev, false) },
+		})
+		if err != nil {
+			return applied, m.failure(x.Up, body, err, at, m.Command("db:migrate"))
+		}
+		m.Log("applied %s", x.Up)
+		applied = append(applied, x)
+		at = x.Version
+	}
+	return applied, nil
 }
 
-// failure turns golang-migrate's error for the file at version v into a
-// report. up says whether it was the up or the down file.
-func (m *Migrator) failure(err error, v int64, up bool) error {
-	var me migrate.MultiError
-	if errors.As(err, &me) && len(me.Errs) > 0 {
-		err = me.Errs[0]
+// failure reports a file that did not run to the end; the database is at
+// version at (clean).
+func (m *Migrator) failure(file string, body []byte, err error, at int64, retry string) error {
+	version := describe(at)
+	if errors.Is(err, migrator.ErrInterrupted) {
+		return fail.New(fail.Failed, "interrupted: %s was cancelled and rolled back; %s stays at %s, clean; run %s to apply it",
+			m.File(file), m.URL.Addr(), version, retry)
 	}
-	cause := err
-	var de database.Error
-	var dep *database.Error
-	switch {
-	case errors.As(err, &de):
-		cause = de.OrigErr
-	case errors.As(err, &dep):
-		cause = dep.OrigErr
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) { // the connection failed, not the file
+		return m.URL.ScrubErr(fail.Wrap(fail.Failed, err, "running %s on %s (its transaction did not commit unless %s says so)", m.File(file), m.URL.Addr(), m.Command("db:status")))
 	}
-	// Up marks the target version dirty before running it; Down marks the
-	// version below. Either way the schema is where it was before the attempt.
-	mig, ok := m.Dir.Find(v)
-	file, really := "", v
-	if up {
-		really = m.Dir.Previous(v)
-		if ok {
-			file = mig.Up
-		}
-	} else {
-		for _, x := range m.Dir.Migrations {
-			if x.Version > v {
-				mig, ok, file, really = x, true, x.Down, x.Version
-				break
-			}
-		}
-	}
-	if !ok || file == "" {
-		return m.URL.ScrubErr(fmt.Errorf("migration failed with the database dirty at version %d: %w", v, unwrapLong(cause)))
-	}
-	body, _ := m.Dir.Read(file)
-	state := fmt.Sprintf("the database is marked dirty at version %d; PostgreSQL ran the file as one transaction and rolled it back, so nothing from it was applied", v)
-	if pg.HasOwnTransaction(body) {
-		state = fmt.Sprintf("the database is marked dirty at version %d; the file ends its own transaction, so statements before the failure may have been applied: check them before forcing", v)
-	}
-	retry := m.Command("db:migrate")
-	if !up {
-		retry = m.Command("db:rollback")
+	state := fmt.Sprintf("PostgreSQL ran the file in one transaction and rolled it back: nothing from it was applied; %s stays at %s, clean", m.URL.Addr(), version)
+	if source.NoTransaction(body) {
+		state = fmt.Sprintf("the file ran outside a transaction (-- no-transaction) and failed as a whole: nothing from it was applied (a failed CREATE INDEX CONCURRENTLY leaves an INVALID index: drop it before retrying); %s stays at %s, clean", m.URL.Addr(), version)
 	}
 	return m.URL.ScrubErr(&pg.Failure{
 		File:  m.File(file),
 		SQL:   body,
-		Err:   cause,
+		Err:   err,
 		State: state,
-		Fix:   fmt.Sprintf("%s, then correct %s and run %s", m.Command("db:force "+forceArg(really)), m.File(file), retry),
+		Fix:   fmt.Sprintf("correct %s, then run %s", m.File(file), retry),
 	})
 }
 
-// unwrapLong drops golang-migrate's message, which embeds the whole file.
-func unwrapLong(err error) error {
-	var de database.Error
-	if errors.As(err, &de) && de.OrigErr != nil {
-		return de.OrigErr
+func describe(v int64) string {
+	if v < 0 {
+		return "no version"
 	}
-	return err
+	return "version " + strconv.FormatInt(v, 10)
+}
+
+// dirtyError explains a version left dirty: by golang-migrate itself (a
+// failed file, rolled back by PostgreSQL), or by a -- no-transaction file
+// whose run was killed (its statement may or may not have committed).
+func (m *Migrator) dirtyError(v int64) error {
+	return fail.New(fail.Failed, "%s", m.dirtyAdvice(v))
+}
+
+// DirtyAdvice is what to do about a dirty version, with the exact commands.
+func (m *Migrator) DirtyAdvice(st source.Status) string { return m.dirtyAdvice(st.Version) }
+
+func (m *Migrator) dirtyAdvice(v int64) string {
+	prev := m.Dir.Previous(v)
+	x, ok := m.Dir.Find(v)
+	if !ok {
+		return fmt.Sprintf("%s is dirty at version %d, which has no file in %s; restore the file, or run %s on a dev database", m.URL.Addr(), v, m.Dir.Path, m.Command("db:reset"))
+	}
+	body, _ := m.Dir.Read(x.Up)
+	if source.NoTransaction(body) {
+		return fmt.Sprintf("%s is dirty at version %d: a run of %s (-- no-transaction) did not finish, so its statement may or may not have taken effect; if it did, run %s, otherwise %s; then %s",
+			m.URL.Addr(), v, m.File(x.Up), m.Command("db:force "+forceArg(v)), m.Command("db:force "+forceArg(prev)), m.Command("db:migrate"))
+	}
+	return fmt.Sprintf("%s is dirty at version %d: %s failed in an earlier run (PostgreSQL rolled it back, nothing from it was applied); run %s, correct the file if it needs it, then %s",
+		m.URL.Addr(), v, m.File(x.Up), m.Command("db:force "+forceArg(prev)), m.Command("db:migrate"))
 }
 
 func forceArg(v int64) string { return strconv.FormatInt(v, 10) }
 
-func (m *Migrator) dirtyError(v int64) error {
-	prev := m.Dir.Previous(v)
-	name := strconv.FormatInt(v, 10)
-	if x, ok := m.Dir.Find(v); ok {
-		name = x.Up
-	}
-	return fail.New(fail.Failed, "%s is dirty at version %d (%s failed earlier; on PostgreSQL nothing from it was applied unless it commits itself); run %s, correct the file, then %s",
-		m.URL.Addr(), v, name, m.Command("db:force "+forceArg(prev)), m.Command("db:migrate"))
-}
-
-// Rollback reverts the latest applied migration. It refuses (exit 4) when
-// that migration has no down file: golang-migrate would only move the
-// version and leave the schema as it is.
+// Rollback reverts the latest applied migration with its down file, in one
+// transaction with the version. It refuses (exit 4) when that migration
+// has no down file.
 func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
-	s, err := m.open(ctx)
+	conn, done, err := m.open(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer s.close(ctx)
-	from, dirty, err := version(s.mig)
+	defer done()
+	from, dirty, err := State(ctx, conn)
 	if err != nil {
 		return 0, 0, m.URL.ScrubErr(err)
 	}
@@ -300,13 +237,23 @@ func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
 	if x.Down == "" {
 		return from, from, fail.New(fail.Refused, "refusing to roll back %s: there is no %s.down.sql, and golang-migrate would only move the version and leave the schema; write the down file first", x.Up, x.Name)
 	}
-	if err := s.mig.Steps(-1); err != nil {
-		after, _, _ := version(s.mig)
-		return from, after, m.failure(err, after, false)
+	body, err := m.Dir.Read(x.Down)
+	if err != nil {
+		return from, from, err
 	}
-	to, _, err = version(s.mig)
+	to = m.Dir.Previous(from)
+	err = migrator.Apply(ctx, conn, migrator.Step{
+		SQL:    body,
+		NoTx:   source.NoTransaction(body),
+		Record: func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, to, false) },
+		Mark:   func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, to, true) },
+		Unmark: func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, from, false) },
+	})
+	if err != nil {
+		return from, from, m.failure(x.Down, body, err, from, m.Command("db:rollback"))
+	}
 	m.Log("rolled back %s (version %d → %d)", x.Down, from, to)
-	return from, to, m.URL.ScrubErr(err)
+	return from, to, nil
 }
 
 // Force sets the version (clean) without running anything; -1 empties the
@@ -315,21 +262,42 @@ func (m *Migrator) Force(ctx context.Context, v int64) error {
 	if _, ok := m.Dir.Find(v); !ok && v != -1 {
 		return fail.New(fail.Config, "version %d is not in %s; use one of its versions, or -1 for none", v, m.Dir.Path)
 	}
-	s, err := m.open(ctx)
+	conn, done, err := m.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.close(ctx)
-	if err := s.mig.Force(int(v)); err != nil {
+	defer done()
+	if err := ensureTable(ctx, conn); err != nil {
 		return m.URL.ScrubErr(err)
 	}
-	return nil
+	return m.URL.ScrubErr(setVersion(ctx, conn, v, false))
+}
+
+// ensureTable creates the version table as golang-migrate does.
+func ensureTable(ctx context.Context, conn *pgx.Conn) error {
+	_, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+qualified+` (version bigint not null primary key, dirty boolean not null)`)
+	return err
+}
+
+// setVersion replaces the version row as golang-migrate does (a dirty -1
+// is kept, an empty table means no version), atomically: inside the
+// caller's transaction it is a savepoint.
+func setVersion(ctx context.Context, q pg.Querier, v int64, dirty bool) error {
+	return pgx.BeginFunc(ctx, q, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `TRUNCATE `+qualified); err != nil {
+			return err
+		}
+		if v < 0 && !dirty {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO `+qualified+` (version, dirty) VALUES ($1, $2)`, v, dirty)
+		return err
+	})
 }
 
 // State reads the version table directly (no locks, so it never waits).
 func State(ctx context.Context, conn *pgx.Conn) (version int64, dirty bool, err error) {
 	var exists bool
-	qualified := pgx.Identifier{Schema, Table}.Sanitize()
 	err = conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, qualified).Scan(&exists)
 	if err != nil || !exists {
 		return -1, false, err

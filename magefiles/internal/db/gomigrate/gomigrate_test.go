@@ -137,17 +137,20 @@ func TestForeignMigrateLock(t *testing.T) {
 	if _, err := holder.Exec(context.Background(), "SELECT pg_advisory_lock($1::bigint)", id); err != nil {
 		t.Fatal(err)
 	}
+	m.LockTimeout = 500 * time.Millisecond
+	var pid int
+	holder.QueryRow(context.Background(), "SELECT pg_backend_pid()").Scan(&pid)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := m.Up(ctx)
-	if err == nil || !strings.Contains(err.Error(), "golang-migrate's own lock") {
+	if err == nil || !strings.Contains(err.Error(), "golang-migrate lock") || !strings.Contains(err.Error(), "pid "+itoa(pid)) {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 // A failing file: the report names the file, quotes the server, shows a few
-// lines, says nothing was applied and gives the recovery command, which
-// really recovers.
+// lines, says nothing was applied and the version did not move, and gives
+// the fix, which works.
 func TestFailingMigrationAndRecovery(t *testing.T) {
 	u := srv.NewDB(t)
 	bad := "-- adds things\nCREATE TABLE half_done (id int);\n\nINSERT INTO missing_table VALUES (1);\n\nCREATE TABLE never (id int);\n" +
@@ -164,8 +167,8 @@ func TestFailingMigrationAndRecovery(t *testing.T) {
 	msg := err.Error()
 	for _, want := range []string{
 		"0002_bad.up.sql", `relation "missing_table" does not exist`, "(line 4)",
-		"> 4 | INSERT INTO missing_table", "dirty at version 2", "nothing from it was applied",
-		"mage db:force 1", "mage db:migrate",
+		"> 4 | INSERT INTO missing_table", "nothing from it was applied", "stays at version 1, clean",
+		"fix:   correct " + filepath.Join(m.Dir.Path, "0002_bad.up.sql") + ", then run mage db:migrate",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("report lacks %q:\n%s", want, msg)
@@ -178,40 +181,102 @@ func TestFailingMigrationAndRecovery(t *testing.T) {
 	if n := count(t, conn, "SELECT count(*) FROM pg_tables WHERE tablename IN ('half_done', 'never')"); n != 0 {
 		t.Errorf("%d tables of the failed file exist; it should have been rolled back", n)
 	}
-	// Up again: dirty, same fix
-	if _, err := m.Up(context.Background()); err == nil || !strings.Contains(err.Error(), "db:force 1") {
-		t.Fatalf("second Up: %v", err)
+	if v, dirty, _ := State(context.Background(), conn); v != 1 || dirty {
+		t.Errorf("state = %d dirty=%v, want 1 clean", v, dirty)
 	}
-	// the recovery the report prints: force, correct the file, migrate
-	force := regexp.MustCompile(`mage db:force (-?\d+)`).FindStringSubmatch(msg)
-	if err := m.Force(context.Background(), atoi(force[1])); err != nil {
-		t.Fatal(err)
-	}
+	// the fix it prints: correct the file, migrate
 	fixed := strings.Replace(bad, "INSERT INTO missing_table", "INSERT INTO half_done", 1)
 	if err := os.WriteFile(filepath.Join(m.Dir.Path, "0002_bad.up.sql"), []byte(fixed), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.Up(context.Background()); err != nil {
-		t.Fatalf("after the recovery: %v", err)
+		t.Fatalf("after the fix: %v", err)
 	}
 	if v, dirty, _ := State(context.Background(), conn); v != 2 || dirty {
 		t.Errorf("state = %d dirty=%v, want 2 clean", v, dirty)
 	}
 }
 
-// The first file failing tells you to force -1 (no version).
-func TestFirstFileFailureFix(t *testing.T) {
+// A cancelled context (Ctrl-C) in the middle of a file cancels its
+// statement on the server and rolls it back: the version stays where it
+// was, clean, and nothing keeps running.
+func TestInterruptRollsBack(t *testing.T) {
 	u := srv.NewDB(t)
-	m := newMigrator(t, u, map[string]string{"0001_bad.up.sql": "SELECT nope FROM nowhere;\n"})
-	_, err := m.Up(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "mage db:force -1") {
+	m := newMigrator(t, u, map[string]string{
+		"0001_a.up.sql":    "CREATE TABLE a (id int);\n",
+		"0002_slow.up.sql": "CREATE TABLE slow_made (id int);\nSELECT pg_sleep(30);\n",
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := m.Up(ctx)
+	if err == nil || !strings.Contains(err.Error(), "interrupted: ") || !strings.Contains(err.Error(), "stays at version 1, clean") {
 		t.Fatalf("err = %v", err)
 	}
-	if err := m.Force(context.Background(), -1); err != nil {
-		t.Fatal(err)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Up returned after %s", took)
 	}
-	if v, dirty, _ := State(context.Background(), dbtest.Connect(t, u)); v != -1 || dirty {
-		t.Errorf("state = %d dirty=%v, want none", v, dirty)
+	conn := dbtest.Connect(t, u)
+	if v, dirty, _ := State(context.Background(), conn); v != 1 || dirty {
+		t.Errorf("state = %d dirty=%v, want 1 clean", v, dirty)
+	}
+	if n := count(t, conn, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"); n != 0 {
+		t.Error("the statement still runs on the server")
+	}
+	if n := count(t, conn, "SELECT count(*) FROM pg_tables WHERE tablename = 'slow_made'"); n != 0 {
+		t.Error("the interrupted file was committed")
+	}
+}
+
+// A version left dirty (by golang-migrate's own CLI, or by a
+// -- no-transaction file whose run was killed) is reported with commands;
+// each printed command, run as printed, recovers.
+func TestDirtyAdviceRecovers(t *testing.T) {
+	ctx := context.Background()
+	forceRe := regexp.MustCompile("mage db:force (-?[0-9]+)")
+	cases := []struct {
+		name, file, body string
+		applied          bool // the dirty file's changes are in the database
+		pick             int  // which of the printed force commands fits
+	}{
+		{"transactional file failed in golang-migrate", "0002_b.up.sql", "CREATE TABLE b (id int);\n", false, 0},
+		{"killed no-transaction file that took effect", "0002_b.up.sql", "-- no-transaction\nCREATE INDEX CONCURRENTLY b_idx ON a (id);\n", true, 0},
+		{"killed no-transaction file that did not", "0002_b.up.sql", "-- no-transaction\nCREATE INDEX CONCURRENTLY b_idx ON a (id);\n", false, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			u := srv.NewDB(t)
+			m := newMigrator(t, u, map[string]string{"0001_a.up.sql": "CREATE TABLE a (id int);\n", c.file: c.body})
+			conn := dbtest.Connect(t, u)
+			if err := m.Force(ctx, 1); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.Exec(ctx, "CREATE TABLE a (id int); UPDATE schema_migrations SET version = 2, dirty = true"); err != nil {
+				t.Fatal(err)
+			}
+			if c.applied {
+				if _, err := conn.Exec(ctx, "CREATE INDEX b_idx ON a (id)"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := m.Up(ctx)
+			if err == nil {
+				t.Fatal("Up went ahead on a dirty version")
+			}
+			forces := forceRe.FindAllStringSubmatch(err.Error(), -1)
+			if len(forces) <= c.pick || !strings.Contains(err.Error(), "mage db:migrate") {
+				t.Fatalf("advice: %v", err)
+			}
+			if err := m.Force(ctx, atoi(forces[c.pick][1])); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Up(ctx); err != nil {
+				t.Fatalf("following %q: %v", forces[c.pick][0], err)
+			}
+			if v, dirty, _ := State(ctx, conn); v != 2 || dirty {
+				t.Errorf("state = %d dirty=%v, want 2 clean", v, dirty)
+			}
+		})
 	}
 }
 

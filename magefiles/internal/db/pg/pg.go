@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 )
@@ -37,7 +38,24 @@ func ConnConfig(u pgurl.URL, timeout time.Duration) (*pgx.ConnConfig, error) {
 	if timeout > 0 {
 		cfg.ConnectTimeout = timeout
 	}
+	// A cancelled context (Ctrl-C) cancels the running statement on the
+	// server. pgx's default only closes the socket: the server would go on
+	// and, for a simple query of several statements, commit it.
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: CancelGrace}
+	}
 	return cfg, nil
+}
+
+// CancelGrace is how long a cancelled statement gets to end on the server
+// before the connection is dropped.
+const CancelGrace = 2 * time.Second
+
+// Querier is a *pgx.Conn or a pgx.Tx: statements, and a transaction of
+// their own (a savepoint inside a transaction).
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
 // Connect opens one connection to u, giving up after timeout (0: pgx's

@@ -255,8 +255,9 @@ func (d *Dir) Hash() (string, error) {
 // Status is the directory compared with a database.
 type Status struct {
 	Layout  Layout
-	Version int64 // highest applied version, -1 when none
-	Dirty   bool  // a failed migration left the version marked dirty (migrate layout)
+	Version int64   // highest applied version, -1 when none
+	Dirty   bool    // a failed migration left the version marked dirty (migrate layout) or a failed row (sqlx)
+	Failed  []int64 // sqlx rows marked success = false
 	Applied []Migration
 	Pending []Migration
 	Drift   []Migration // applied, but the file changed since (sqlx layout: checksum differs)
@@ -332,3 +333,10 @@ func New(dir string, layout Layout, name string, now time.Time) ([]string, error
 	sort.Strings(created)
 	return created, nil
 }
+
+// NoTransactionMarker starts a file that must run outside a transaction
+// block (sqlx's marker; the migrate layout honours it too).
+const NoTransactionMarker = "-- no-transaction"
+
+// NoTransaction reports whether a migration file starts with the marker.
+func NoTransaction(body []byte) bool { return strings.HasPrefix(string(body), NoTransactionMarker) }

@@ -28,7 +28,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pg"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
@@ -98,6 +97,7 @@ func (m *Migrator) Status(ctx context.Context, conn *pgx.Conn) (source.Status, e
 		applied[r.Version] = r
 		if !r.Success {
 			st.Dirty = true
+			st.Failed = append(st.Failed, r.Version)
 		}
 		if _, ok := m.Dir.Find(r.Version); !ok {
 			st.Missing = append(st.Missing, r.Version)
@@ -124,11 +124,22 @@ func (m *Migrator) Status(ctx context.Context, conn *pgx.Conn) (source.Status, e
 	return st, nil
 }
 
+// DirtyAdvice is what to do about rows marked failed (sqlx before 0.7 wrote
+// them; sqlx refuses to go on while one is there).
+func (m *Migrator) DirtyAdvice(st source.Status) string {
+	v := int64(-1)
+	if len(st.Failed) > 0 {
+		v = st.Failed[0]
+	}
+	return fmt.Sprintf("%s has version %d marked failed in %s (success = false): undo whatever of it was applied, then run DELETE FROM %s WHERE version = %d; and %s",
+		m.URL.Addr(), v, Table, Table, v, m.Command("db:migrate"))
+}
+
 // check reports what sqlx itself would refuse: failed rows, applied
 // versions without a file, changed files.
 func (m *Migrator) check(st source.Status) error {
 	if st.Dirty {
-		return fail.New(fail.Failed, "%s has a migration marked failed in %s (success = false); inspect it, delete that row, then run %s", m.URL.Addr(), Table, m.Command("db:migrate"))
+		return fail.New(fail.Failed, "%s", m.DirtyAdvice(st))
 	}
 	if len(st.Missing) > 0 {
 		return fail.New(fail.Failed, "%s has applied migrations with no file in %s: %v (sqlx refuses this too); restore the files, or run %s on a dev database", m.URL.Addr(), m.Dir.Path, st.Missing, m.Command("db:reset"))
@@ -206,39 +217,28 @@ func (m *Migrator) apply(ctx context.Context, conn *pgx.Conn, x source.Migration
 	if err != nil {
 		return err
 	}
-	noTx := bytes.HasPrefix(body, []byte("-- no-transaction"))
+	noTx := source.NoTransaction(body)
 	start := time.Now()
-	var execErr error
-	if noTx {
-		if _, execErr = conn.Exec(ctx, string(body)); execErr == nil {
-			execErr = m.insert(ctx, conn, x, body)
-		}
-	} else {
-		execErr = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, string(body)); err != nil {
-				return err
-			}
-			return m.insert(ctx, tx, x, body)
-		})
-	}
-	if execErr != nil {
+	err = migrator.Apply(ctx, conn, migrator.Step{SQL: body, NoTx: noTx,
+		Record: func(ctx context.Context, q pg.Querier) error { return m.insert(ctx, q, x, body) }})
+	switch {
+	case errors.Is(err, migrator.ErrInterrupted):
+		return fail.New(fail.Failed, "interrupted: %s was cancelled and rolled back, no row was written; run %s to apply it", m.File(x.Up), m.Command("db:migrate"))
+	case err != nil:
 		state := "sqlx runs each file in a transaction: it was rolled back, nothing from it was applied and no row was written"
 		if noTx {
-			state = "the file runs outside a transaction (-- no-transaction): statements before the failing one were applied; check them before retrying"
+			state = "the file ran outside a transaction (-- no-transaction) and failed as a whole: nothing from it was applied and no row was written"
 		}
-		return m.URL.ScrubErr(&pg.Failure{File: m.File(x.Up), SQL: body, Err: execErr, State: state,
+		return m.URL.ScrubErr(&pg.Failure{File: m.File(x.Up), SQL: body, Err: err, State: state,
 			Fix: fmt.Sprintf("correct %s, then run %s", m.File(x.Up), m.Command("db:migrate"))})
 	}
-	_, err = conn.Exec(ctx, `UPDATE _sqlx_migrations SET execution_time = $1 WHERE version = $2`, time.Since(start).Nanoseconds(), x.Version)
+	// as sqlx does: the row says -1 until the file has committed
+	settle := context.WithoutCancel(ctx)
+	_, err = conn.Exec(settle, `UPDATE _sqlx_migrations SET execution_time = $1 WHERE version = $2`, time.Since(start).Nanoseconds(), x.Version)
 	return m.URL.ScrubErr(err)
 }
 
-// execer is a *pgx.Conn or a pgx.Tx.
-type execer interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}
-
-func (m *Migrator) insert(ctx context.Context, q execer, x source.Migration, body []byte) error {
+func (m *Migrator) insert(ctx context.Context, q pg.Querier, x source.Migration, body []byte) error {
 	_, err := q.Exec(ctx, `INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, $2, TRUE, $3, -1)`,
 		x.Version, x.Description, Checksum(body))
 	return err
@@ -271,13 +271,13 @@ func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
 	if err != nil {
 		return st.Version, st.Version, err
 	}
-	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, string(body)); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `DELETE FROM _sqlx_migrations WHERE version = $1`, x.Version)
+	err = migrator.Apply(ctx, conn, migrator.Step{SQL: body, Record: func(ctx context.Context, q pg.Querier) error {
+		_, err := q.Exec(ctx, `DELETE FROM _sqlx_migrations WHERE version = $1`, x.Version)
 		return err
-	})
+	}})
+	if errors.Is(err, migrator.ErrInterrupted) {
+		return st.Version, st.Version, fail.New(fail.Failed, "interrupted: %s was cancelled and rolled back; nothing changed", m.File(x.Down))
+	}
 	if err != nil {
 		return st.Version, st.Version, m.URL.ScrubErr(&pg.Failure{File: m.File(x.Down), SQL: body, Err: err,
 			State: "the down file ran in a transaction and was rolled back: nothing changed",
