@@ -27,7 +27,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
 
-pub use conn::{connect, Pool, PooledClient};
+pub use conn::{connect, Pool, PoolError, PooledClient};
 
 /// Longest queue name: `pgmq_<queue>` must fit a 63-byte LISTEN channel.
 pub const MAX_QUEUE_NAME_LEN: usize = 58;

@@ -1,9 +1,8 @@
-//! A small HTTP server helper over `tiny_http`, used by the orchestration
+//! A small HTTP server helper over `hyper`, used by the orchestration
 //! service and the workers' health servers.
 //!
 //! Handlers are plain functions from [`Request`] to [`Response`], so they
-//! can be unit-tested without a socket. [`HttpServer::serve`] runs them on a
-//! few threads until a stop flag is set; [`HttpServer::spawn`] does the same
+//! can be unit-tested without a socket. [`HttpServer::spawn`] serves them
 //! on a background thread and returns a [`ServerHandle`] that stops it.
 //!
 //! ```
@@ -27,9 +26,8 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::io::{self, Read};
+use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -38,7 +36,8 @@ use std::time::Duration;
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// How often serving threads look at the stop flag.
+/// How long the accept loop waits after a failed accept (too many open
+/// files, say) before trying again.
 const POLL: Duration = Duration::from_millis(100);
 
 /// An HTTP request, detached from the connection.
@@ -158,28 +157,16 @@ impl Response {
 
 /// A bound HTTP listener.
 pub struct HttpServer {
-    inner: Arc<tiny_http::Server>,
+    listener: std::net::TcpListener,
     addr: SocketAddr,
 }
 
 impl HttpServer {
     /// Binds a listener, e.g. `"0.0.0.0:8080"` or `"127.0.0.1:0"`.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<HttpServer> {
-        let mut last_err = None;
-        for candidate in addr.to_socket_addrs()? {
-            match tiny_http::Server::http(candidate) {
-                Ok(server) => {
-                    let addr = server.server_addr().to_ip().unwrap_or(candidate);
-                    return Ok(HttpServer {
-                        inner: Arc::new(server),
-                        addr,
-                    });
-                }
-                Err(e) => last_err = Some(io::Error::new(io::ErrorKind::AddrInUse, e.to_string())),
-            }
-        }
-        Err(last_err
-            .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind")))
+        let listener = std::net::TcpListener::bind(addr)?;
+        let addr = listener.local_addr()?;
+        Ok(HttpServer { listener, addr })
     }
 
     /// The bound address (with the real port when bound to port 0).
@@ -187,30 +174,25 @@ impl HttpServer {
         self.addr
     }
 
-    /// Serves requests on `threads` threads until `stop` is set.
-    pub fn serve<H>(&self, threads: usize, stop: &AtomicBool, handler: &H)
-    where
-        H: Fn(&Request) -> Response + Sync,
-    {
-        thread::scope(|scope| {
-            for _ in 0..threads.max(1) {
-                scope.spawn(|| serve_loop(&self.inner, stop, handler));
-            }
-        });
-    }
-
     /// Serves on a background thread until the returned handle is shut down
-    /// (or dropped).
+    /// (or dropped). Connections are handled asynchronously (hyper on a
+    /// tokio runtime of `threads` threads), so idle keep-alive connections
+    /// cost nothing and never hold up new ones; handlers run on a pool of
+    /// blocking threads, since they may wait on the database.
     pub fn spawn<H>(self, threads: usize, handler: H) -> ServerHandle
     where
         H: Fn(&Request) -> Response + Send + Sync + 'static,
     {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(Stop::default());
         let addr = self.addr;
-        let flag = Arc::clone(&stop);
+        let signal = Arc::clone(&stop);
         let thread = thread::Builder::new()
             .name(format!("http-{}", addr.port()))
-            .spawn(move || self.serve(threads, &flag, &handler))
+            .spawn(move || {
+                if let Err(e) = self.run(threads, &signal, Arc::new(handler)) {
+                    eprintln!("http: server on {addr} failed: {e}");
+                }
+            })
             .expect("spawn HTTP server thread");
         ServerHandle {
             addr,
@@ -218,12 +200,145 @@ impl HttpServer {
             thread: Some(thread),
         }
     }
+
+    fn run<H>(self, threads: usize, stop: &Stop, handler: Arc<H>) -> io::Result<()>
+    where
+        H: Fn(&Request) -> Response + Send + Sync + 'static,
+    {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.max(1))
+            .max_blocking_threads(MAX_HANDLER_THREADS)
+            .thread_name(format!("http-{}", self.addr.port()))
+            .enable_io()
+            .enable_time()
+            .build()?;
+        self.listener.set_nonblocking(true)?;
+        let result = runtime.block_on(async {
+            let listener = tokio::net::TcpListener::from_std(self.listener)?;
+            accept_until_stopped(listener, stop, handler).await;
+            Ok(())
+        });
+        runtime.shutdown_timeout(GRACE);
+        result
+    }
+}
+
+/// Handlers running at once, at most (each may hold a database connection).
+const MAX_HANDLER_THREADS: usize = 64;
+
+/// How long in-flight requests may take to finish on shutdown.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// The stop signal: a flag, and a wake-up for the accept loop.
+#[derive(Default)]
+struct Stop {
+    flag: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+/// Accepts connections until `stop`, then closes the listener and gives
+/// open connections [`GRACE`] to finish the request in hand.
+async fn accept_until_stopped<H>(listener: tokio::net::TcpListener, stop: &Stop, handler: Arc<H>)
+where
+    H: Fn(&Request) -> Response + Send + Sync + 'static,
+{
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let http = hyper::server::conn::http1::Builder::new();
+    while !stop.flag.load(Ordering::SeqCst) {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let handler = Arc::clone(&handler);
+                    let service = hyper::service::service_fn(move |req| respond(Arc::clone(&handler), req));
+                    let conn = graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                    });
+                }
+                Err(e) => {
+                    eprintln!("http: accept failed: {e}");
+                    tokio::time::sleep(POLL).await;
+                }
+            },
+            _ = stop.notify.notified() => {}
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(GRACE, graceful.shutdown()).await;
+}
+
+type Body = http_body_util::Full<bytes::Bytes>;
+
+/// Reads the request (up to [`MAX_BODY_BYTES`]), runs the handler on a
+/// blocking thread and converts its response; a panicking handler is a 500.
+async fn respond<H>(
+    handler: Arc<H>,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<Body>, std::convert::Infallible>
+where
+    H: Fn(&Request) -> Response + Send + Sync + 'static,
+{
+    let (parts, body) = req.into_parts();
+    let too_large = || Response::error(413, "request body too large");
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Ok(into_hyper(too_large()));
+    }
+    let body =
+        match http_body_util::BodyExt::collect(http_body_util::Limited::new(body, MAX_BODY_BYTES))
+            .await
+        {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Ok(into_hyper(too_large()))
+            }
+            Err(e) => {
+                return Ok(into_hyper(Response::error(
+                    400,
+                    &format!("cannot read body: {e}"),
+                )))
+            }
+        };
+    let url = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let request = Request::new(parts.method.as_str(), url).with_body(body.to_vec());
+    let (method, path) = (request.method.clone(), request.path.clone());
+    let response = tokio::task::spawn_blocking(move || handler(&request))
+        .await
+        .unwrap_or_else(|_| {
+            eprintln!("http: handler panicked on {method} {path}");
+            Response::error(500, "internal error")
+        });
+    Ok(into_hyper(response))
+}
+
+fn into_hyper(response: Response) -> hyper::Response<Body> {
+    let mut out = hyper::Response::new(Body::new(response.body.into()));
+    *out.status_mut() = hyper::StatusCode::from_u16(response.status)
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = out.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(response.content_type),
+    );
+    for (name, value) in &response.headers {
+        if let (Ok(name), Ok(value)) = (
+            hyper::header::HeaderName::from_bytes(name.as_bytes()),
+            hyper::header::HeaderValue::from_str(value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    out
 }
 
 /// A server running on a background thread.
 pub struct ServerHandle {
     addr: SocketAddr,
-    stop: Arc<AtomicBool>,
+    stop: Arc<Stop>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -233,16 +348,17 @@ impl ServerHandle {
         self.addr
     }
 
-    /// Stops accepting requests and waits for in-flight ones to finish.
+    /// Stops accepting requests, lets in-flight ones finish (for up to two
+    /// seconds) and returns once the port is free.
     pub fn shutdown(mut self) {
         self.stop_and_join();
     }
 
     fn stop_and_join(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.stop.flag.store(true, Ordering::SeqCst);
+        self.stop.notify.notify_one();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
-            wait_until_released(self.addr);
         }
     }
 }
@@ -251,80 +367,6 @@ impl Drop for ServerHandle {
     fn drop(&mut self) {
         self.stop_and_join();
     }
-}
-
-/// Waits (up to a second) until the listening socket is closed. Dropping a
-/// tiny_http server only asks its accept thread to stop and does not wait,
-/// so without this the port can still accept (then reset) connections, and
-/// binding it again can fail, right after shutdown returns.
-fn wait_until_released(addr: SocketAddr) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(1);
-    while std::net::TcpListener::bind(addr).is_err() && std::time::Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn serve_loop<H>(server: &tiny_http::Server, stop: &AtomicBool, handler: &H)
-where
-    H: Fn(&Request) -> Response + Sync,
-{
-    while !stop.load(Ordering::SeqCst) {
-        match server.recv_timeout(POLL) {
-            Ok(Some(req)) => handle_one(req, handler),
-            Ok(None) => {}
-            Err(e) => {
-                eprintln!("http: accept failed: {e}");
-                thread::sleep(POLL);
-            }
-        }
-    }
-}
-
-fn handle_one<H>(mut raw: tiny_http::Request, handler: &H)
-where
-    H: Fn(&Request) -> Response + Sync,
-{
-    let response = match read_request(&mut raw) {
-        Ok(req) => match catch_unwind(AssertUnwindSafe(|| handler(&req))) {
-            Ok(res) => res,
-            Err(_) => {
-                eprintln!("http: handler panicked on {} {}", req.method, req.path);
-                Response::error(500, "internal error")
-            }
-        },
-        Err(res) => res,
-    };
-    let mut out = tiny_http::Response::from_data(response.body).with_status_code(response.status);
-    let headers = std::iter::once(("Content-Type", response.content_type)).chain(
-        response
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str())),
-    );
-    for (name, value) in headers {
-        if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-            out.add_header(h);
-        }
-    }
-    if let Err(e) = raw.respond(out) {
-        eprintln!("http: cannot send response: {e}");
-    }
-}
-
-fn read_request(raw: &mut tiny_http::Request) -> Result<Request, Response> {
-    let too_large = || Response::error(413, "request body too large");
-    if raw.body_length().is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    raw.as_reader()
-        .take(MAX_BODY_BYTES as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| Response::error(400, &format!("cannot read body: {e}")))?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(too_large());
-    }
-    Ok(Request::new(raw.method().as_str(), raw.url()).with_body(body))
 }
 
 #[cfg(test)]
@@ -342,7 +384,7 @@ mod tests {
             std::net::TcpListener::bind(addr).expect("port free right after shutdown");
         }
     }
-    use std::io::Write;
+    use std::io::{Read, Write};
     use std::net::TcpStream;
 
     /// A raw HTTP/1.1 exchange, returning (status, body).
@@ -435,12 +477,9 @@ mod tests {
         assert_eq!(status, 413);
 
         handle.shutdown();
-        // tiny_http closes the listening socket from its accept thread
-        // shortly after the server is dropped.
-        let closed = (0..100).any(|_| {
-            thread::sleep(Duration::from_millis(20));
-            TcpStream::connect(addr).is_err()
-        });
-        assert!(closed, "listener still open after shutdown");
+        assert!(
+            TcpStream::connect(addr).is_err(),
+            "listener still open after shutdown"
+        );
     }
 }
