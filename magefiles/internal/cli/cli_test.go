@@ -45,7 +45,7 @@ type result struct {
 }
 
 // invoke runs the compiled mage in dir with env layered over the test's environment.
-func invoke(t *testing.T, dir string, env []string, args ...string) result {
+func invoke(t testing.TB, dir string, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(mage, args...)
 	cmd.Dir = dir
@@ -63,7 +63,7 @@ func invoke(t *testing.T, dir string, env []string, args ...string) result {
 	return res
 }
 
-func (r result) expect(t *testing.T, code int, wants ...string) {
+func (r result) expect(t testing.TB, code int, wants ...string) {
 	t.Helper()
 	all := r.stdout + r.stderr
 	if r.code != code {

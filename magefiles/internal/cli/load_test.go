@@ -91,3 +91,52 @@ func TestKeepAliveBurstsLoseNothing(t *testing.T) {
 		}
 	}
 }
+
+// The stack under bounded load on loopback: for each service, bursts of 50
+// keep-alive clients on /health (requests, success rate, p50, p99), and the
+// task round trip (submit a sum to the Rust worker, wait for its result)
+// while such a burst runs. Run:
+// go test -bench ServicesUnderLoad -run '^$' -benchtime 3x ./magefiles/internal/cli/
+func BenchmarkServicesUnderLoad(b *testing.B) {
+	st := newOwnStack(b)
+	st.mage(b, "services:start").expect(b, 0, "orchestration healthy in")
+	names := []string{"orchestration", "rust-worker"}
+	for i, p := range st.ports {
+		b.Run(names[i]+"/health-c50", func(b *testing.B) {
+			var all []load
+			for range b.N {
+				all = append(all, burst("http://127.0.0.1:"+strconv.Itoa(p)+"/health", 50, 20))
+			}
+			l := worst(all)
+			b.ReportMetric(100*float64(l.ok)/float64(l.requests), "%ok")
+			b.ReportMetric(float64(l.p50.Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(l.p99.Microseconds())/1000, "p99-ms")
+			b.Logf("%s: %s", names[i], l)
+		})
+	}
+	b.Run("task-round-trip-under-load", func(b *testing.B) {
+		var trips []time.Duration
+		for range b.N {
+			done := make(chan load)
+			go func() { done <- burst("http://127.0.0.1:"+strconv.Itoa(st.ports[0])+"/health", 50, 20) }()
+			begin := time.Now()
+			st.roundTrip(b, 20*time.Second)
+			trips = append(trips, time.Since(begin))
+			<-done
+		}
+		slices.Sort(trips)
+		b.ReportMetric(float64(trips[len(trips)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(trips[len(trips)-1].Microseconds())/1000, "max-ms")
+	})
+}
+
+// worst is the load result with the highest p99 of several runs.
+func worst(all []load) load {
+	w := all[0]
+	for _, l := range all[1:] {
+		if l.p99 > w.p99 || l.ok < l.requests {
+			w = l
+		}
+	}
+	return w
+}

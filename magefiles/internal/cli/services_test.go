@@ -16,7 +16,7 @@ import (
 
 // stackEnv runs orchestration and the Rust worker on free ports, so the
 // tests never touch a developer's stack on the default ports.
-func stackEnv(t *testing.T) (env []string, ports []int) {
+func stackEnv(t testing.TB) (env []string, ports []int) {
 	t.Helper()
 	ports = []int{testkit.FreePort(t), testkit.FreePort(t)}
 	return []string{
@@ -31,7 +31,7 @@ func pidFile(name string) string { return filepath.Join(root, ".tasker", "run", 
 
 // noStack skips when a stack is already running here (its pid files are
 // the ones these tests create).
-func noStack(t *testing.T) {
+func noStack(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("cargo"); err != nil {
 		t.Skip("cargo not installed")
