@@ -23,7 +23,7 @@ type ownStack struct {
 	pgDir string
 }
 
-func newOwnStack(t *testing.T) *ownStack {
+func newOwnStack(t testing.TB) *ownStack {
 	t.Helper()
 	noStack(t)
 	env, ports := stackEnv(t)
@@ -42,7 +42,7 @@ func newOwnStack(t *testing.T) *ownStack {
 	return st
 }
 
-func (st *ownStack) mage(t *testing.T, args ...string) result {
+func (st *ownStack) mage(t testing.TB, args ...string) result {
 	t.Helper()
 	return invoke(t, root, st.env, args...)
 }
@@ -64,7 +64,7 @@ func health(port int) (int, string) {
 }
 
 // roundTrip submits a sum task to the rust namespace and waits for its result.
-func (st *ownStack) roundTrip(t *testing.T, limit time.Duration) {
+func (st *ownStack) roundTrip(t testing.TB, limit time.Duration) {
 	t.Helper()
 	c := http.Client{Timeout: 5 * time.Second}
 	body := `{"namespace":"rust","handler":"sum","input":{"numbers":[1,2,39]}}`
