@@ -3,6 +3,7 @@ package db
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -428,5 +429,54 @@ func TestTheTargetIsWhatTheDriverUses(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "about to drop 127.0.0.1:"+strconv.Itoa(real)+"/"+name) {
 		t.Errorf("the printed target is not the one dropped:\n%s", log)
+	}
+}
+
+// Statements a migration file cannot contain (its own COMMIT, statements
+// PostgreSQL refuses in a transaction block) are found in the pending
+// files before anything runs: exit 5 naming the file, the line and the
+// fix; nothing applied, not even the files before it. The fix works.
+func TestFilesThatCannotRunAreRefusedFirst(t *testing.T) {
+	ctx := context.Background()
+	for _, layout := range []struct{ name, ok, bad, split string }{
+		{"migrate", "0001_items.up.sql", "0002_idx.up.sql", "0003_idx_concurrently.up.sql"},
+		{"sqlx", "20240101000000_items.sql", "20240102000000_idx.sql", "20240103000000_idx_concurrently.sql"},
+	} {
+		t.Run(layout.name, func(t *testing.T) {
+			for _, c := range []struct{ body, what string }{
+				{"INSERT INTO items VALUES (7, 'x');\nCOMMIT;\n", "COMMIT ends or starts a transaction"},
+				{"-- an index\nCREATE INDEX CONCURRENTLY items_name ON items (name);\n", "CREATE INDEX CONCURRENTLY cannot run inside a transaction block"},
+				{"VACUUM items;\n", "VACUUM cannot run inside a transaction block"},
+			} {
+				c2, _, _ := config(t, uniqueDB("notx"), map[string]string{layout.ok: schema["0001_items.up.sql"], layout.bad: c.body})
+				c2.Layout = layout.name
+				t.Cleanup(func() { c2.Allow = true; c2.Drop(ctx) })
+				err := c2.Migrate(ctx)
+				line := strings.Count(c.body, "\n")
+				if fail.Code(err) != fail.Config || !strings.Contains(fmt.Sprint(err), layout.bad+":"+strconv.Itoa(line)+": "+c.what) {
+					t.Fatalf("code %d: %v", fail.Code(err), err)
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Errorf("more than one line: %v", err)
+				}
+				if n, err := query(t, c2.URL, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"); err != nil || n != 0 {
+					t.Errorf("%d tables made before the check (%v)", n, err)
+				}
+			}
+			// the fix the message gives: the statement alone, in a -- no-transaction migration
+			c3, _, _ := config(t, uniqueDB("notx"), map[string]string{
+				layout.ok:    schema["0001_items.up.sql"],
+				layout.bad:   "INSERT INTO items VALUES (7, 'x');\n",
+				layout.split: "-- no-transaction\nCREATE INDEX CONCURRENTLY items_name ON items (name);\n",
+			})
+			c3.Layout = layout.name
+			t.Cleanup(func() { c3.Allow = true; c3.Drop(ctx) })
+			if err := c3.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := query(t, c3.URL, "SELECT count(*) FROM pg_indexes WHERE indexname = 'items_name'"); err != nil || n != 1 {
+				t.Errorf("index: %d %v", n, err)
+			}
+		})
 	}
 }

@@ -125,6 +125,13 @@ func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
 	if len(pending) == 0 {
 		return nil, nil
 	}
+	var files []string
+	for _, x := range pending {
+		files = append(files, x.Up)
+	}
+	if err := m.CheckFiles(files...); err != nil {
+		return nil, err
+	}
 	if err := ensureTable(ctx, conn); err != nil {
 		return nil, m.URL.ScrubErr(err)
 	}
@@ -236,6 +243,9 @@ func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
 	}
 	if x.Down == "" {
 		return from, from, fail.New(fail.Refused, "refusing to roll back %s: there is no %s.down.sql, and golang-migrate would only move the version and leave the schema; write the down file first", x.Up, x.Name)
+	}
+	if err := m.CheckFiles(x.Down); err != nil {
+		return from, from, err
 	}
 	body, err := m.Dir.Read(x.Down)
 	if err != nil {

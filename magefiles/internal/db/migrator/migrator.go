@@ -4,10 +4,14 @@
 package migrator
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/sqlscan"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 )
 
 // Options configure a migrator. The zero values of the funcs are quiet,
@@ -42,4 +46,25 @@ func (o Options) Command(target string) string {
 		return o.Cmd(target)
 	}
 	return "mage " + target
+}
+
+// CheckFiles reads the files about to run and reports, before any of them
+// runs, the statements they cannot contain (their own COMMIT, statements
+// PostgreSQL refuses in a transaction block): exit 5, one line each, with
+// the file, the line and the fix.
+func (o Options) CheckFiles(names ...string) error {
+	var problems []string
+	for _, n := range names {
+		body, err := o.Dir.Read(n)
+		if err != nil {
+			return err
+		}
+		for _, p := range sqlscan.Check(string(body), source.NoTransaction(body)) {
+			problems = append(problems, fmt.Sprintf("%s:%d: %s", o.File(n), p.Line, p.Fix))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fail.New(fail.Config, "%s", strings.Join(problems, "\n"))
 }

@@ -149,9 +149,3 @@ func Excerpt(sql []byte, line, ctx int) string {
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
-
-var txControlRe = regexp.MustCompile(`(?im)^\s*(COMMIT|ROLLBACK)\s*;`)
-
-// HasOwnTransaction reports whether sql ends a transaction itself at top
-// level (then a failure may leave earlier statements applied).
-func HasOwnTransaction(sql []byte) bool { return txControlRe.Match(sql) }

@@ -65,15 +65,6 @@ func TestExcerptAndFailure(t *testing.T) {
 	}
 }
 
-func TestHasOwnTransaction(t *testing.T) {
-	if HasOwnTransaction([]byte(file)) {
-		t.Error("END; inside a DO block counted as transaction control")
-	}
-	if !HasOwnTransaction([]byte("BEGIN;\nCREATE TABLE x ();\nCOMMIT;\n")) {
-		t.Error("COMMIT not seen")
-	}
-}
-
 func TestKeyForIsStable(t *testing.T) {
 	if KeyFor("migrate") == KeyFor("template") || KeyFor("migrate") != KeyFor("migrate") {
 		t.Error("keys collide or drift")

@@ -188,15 +188,25 @@ func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	defer l.Release(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, CreateTable); err != nil {
-		return nil, m.URL.ScrubErr(err)
-	}
 	st, err := m.Status(ctx, conn)
 	if err != nil {
 		return nil, m.URL.ScrubErr(err)
 	}
 	if err := m.check(st); err != nil {
 		return nil, err
+	}
+	if len(st.Pending) == 0 {
+		return nil, nil
+	}
+	var files []string
+	for _, x := range st.Pending {
+		files = append(files, x.Up)
+	}
+	if err := m.CheckFiles(files...); err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, CreateTable); err != nil {
+		return nil, m.URL.ScrubErr(err)
 	}
 	var applied []source.Migration
 	for _, x := range st.Pending {
@@ -267,11 +277,14 @@ func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
 	if x.Down == "" {
 		return st.Version, st.Version, fail.New(fail.Refused, "refusing to roll back %s: it has no %s.down.sql (a simple sqlx migration cannot be reverted); write a new migration that undoes it", x.Up, x.Name)
 	}
+	if err := m.CheckFiles(x.Down); err != nil {
+		return st.Version, st.Version, err
+	}
 	body, err := m.Dir.Read(x.Down)
 	if err != nil {
 		return st.Version, st.Version, err
 	}
-	err = migrator.Apply(ctx, conn, migrator.Step{SQL: body, Record: func(ctx context.Context, q pg.Querier) error {
+	err = migrator.Apply(ctx, conn, migrator.Step{SQL: body, NoTx: source.NoTransaction(body), Record: func(ctx context.Context, q pg.Querier) error {
 		_, err := q.Exec(ctx, `DELETE FROM _sqlx_migrations WHERE version = $1`, x.Version)
 		return err
 	}})
