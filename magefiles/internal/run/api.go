@@ -37,6 +37,9 @@ type Options struct {
 	Grace          time.Duration       // wait between SIGINT, SIGTERM and SIGKILL; default 5s
 	Jobs           int                 // steps run at once by Parallel; default 2
 	Redact         func(string) string // applied to every command line the runner prints
+	// InstallHint, if set, gives the install commands for an executable a
+	// command needs but the machine lacks ("" when unknown).
+	InstallHint func(bin string) string
 }
 
 // Step is a named task made of commands (or any Go work).

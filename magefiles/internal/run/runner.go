@@ -214,7 +214,13 @@ func (e *ExitError) Unwrap() error { return e.Err }
 func (r *Runner) cmdError(c Cmd, err error, _ time.Duration) error {
 	var notFound *exec.Error
 	if errors.As(err, &notFound) {
-		return fail.New(fail.MissingTool, "%s: %s is not installed or not on PATH; run `mage doctor` for the install command", r.stepOr(c.Argv[0]), c.Argv[0])
+		how := "run `mage doctor` for the install command"
+		if r.o.InstallHint != nil {
+			if h := r.o.InstallHint(filepath.Base(c.Argv[0])); h != "" {
+				how = "install with " + h
+			}
+		}
+		return fail.New(fail.MissingTool, "%s: %s is not installed or not on PATH; %s", r.stepOr(c.Argv[0]), c.Argv[0], how)
 	}
 	e := &ExitError{Step: r.step, Argv: c.Argv, Code: -1, Err: err}
 	var xe *exec.ExitError

@@ -153,6 +153,12 @@ func TestRelativeDirAndMissingProgram(t *testing.T) {
 	if fail.Code(err) != fail.MissingTool || !strings.Contains(err.Error(), "no-such-tool-xyz") {
 		t.Fatalf("missing program: want exit 3 naming it, got %d %v", fail.Code(err), err)
 	}
+	// With the tool registry's hint, the message carries the install command.
+	r, _ = newTestRunner(Options{InstallHint: func(bin string) string { return "`get " + bin + "`" }})
+	err = r.Run(context.Background(), Cmd{Argv: []string{"/opt/venv/bin/no-such-tool-xyz"}, Dir: t.TempDir()})
+	if want := "no-such-tool-xyz is not installed or not on PATH; install with `get no-such-tool-xyz`"; fail.Code(err) != fail.MissingTool || !strings.Contains(err.Error(), want) {
+		t.Fatalf("missing program with a hint: %d %v, want %q", fail.Code(err), err, want)
+	}
 }
 
 func TestDryRunPrintsExactCommandsAndRunsNothing(t *testing.T) {

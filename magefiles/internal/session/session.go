@@ -68,6 +68,7 @@ func New(root string, e *env.Env, o run.Options) *S {
 	}
 	e.Set("PATH", e.Get("PATH")+string(os.PathListSeparator)+tools.BinDir())
 	o.Env = e.Environ()
+	o.InstallHint = toolchain.HintForBin
 	return &S{Paths: paths, Env: e, Run: run.New(o), Tools: tools, Start: time.Now()}
 }
 

@@ -101,6 +101,17 @@ func Find(name string) (Tool, bool) {
 	return Tool{}, false
 }
 
+// HintForBin is the install commands of the registered tool whose
+// executable is bin ("" when none is registered).
+func HintForBin(bin string) string {
+	for _, t := range Tools {
+		if t.Bin == bin {
+			return t.Hint()
+		}
+	}
+	return ""
+}
+
 // InArea lists the non-optional tools of an area, in registry order: what
 // its setup installs.
 func InArea(area string) []string {
