@@ -81,11 +81,12 @@ func Hash(root string, keep func(name string) bool, paths []string, extra ...str
 	}
 	sort.Strings(files)
 	for _, f := range files {
-		rel, _ := filepath.Rel(root, f)
-		io.WriteString(h, rel+"\x00")
 		if strings.HasPrefix(f, "missing:") {
+			io.WriteString(h, f+"\x00") // its own name: a missing a/ and a missing b/ differ
 			continue
 		}
+		rel, _ := filepath.Rel(root, f)
+		io.WriteString(h, rel+"\x00")
 		if err := hashFile(h, f); err != nil {
 			return "", err
 		}

@@ -48,6 +48,10 @@ func TestHashFollowsContentsNamesAndSkipsOutputs(t *testing.T) {
 	if hash() == second {
 		t.Fatal("creating a missing path did not change the hash")
 	}
+	// Each missing path counts under its own name.
+	if a, _ := Hash(root, nil, []string{"gone-a"}); a == mustHash(t, root, "gone-b") {
+		t.Fatal("two different missing paths hash the same")
+	}
 	if h, _ := Hash(root, rs, []string{"src"}, "rustc 1.96"); h == hash() {
 		t.Fatal("extra strings are not hashed")
 	}
@@ -70,4 +74,13 @@ func TestStampRoundTrip(t *testing.T) {
 	if err := s.Clear(); err != nil {
 		t.Fatalf("clearing twice: %v", err)
 	}
+}
+
+func mustHash(t *testing.T, root string, paths ...string) string {
+	t.Helper()
+	h, err := Hash(root, nil, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -3,7 +3,9 @@ package toolchain
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
@@ -49,26 +51,20 @@ func isPostgresServerBin(bin string) bool {
 	return false
 }
 
-// byVersion orders paths like /usr/lib/postgresql/9/bin < .../15/bin by the
-// numeric part, so "15" sorts after "9".
+// byVersion orders paths like /usr/lib/postgresql/9.6/bin < .../15/bin by
+// the numbers in them, compared as numbers: 9.6 before 10 before 15.
 type byVersion []string
 
-func (b byVersion) Len() int      { return len(b) }
-func (b byVersion) Swap(i, j int) { b[i], b[j] = b[j], b[i] }
-func (b byVersion) Less(i, j int) bool {
-	vi, vj := versionOf(b[i]), versionOf(b[j])
-	if len(vi) != len(vj) {
-		return len(vi) < len(vj)
-	}
-	return vi < vj
-}
+func (b byVersion) Len() int           { return len(b) }
+func (b byVersion) Swap(i, j int)      { b[i], b[j] = b[j], b[i] }
+func (b byVersion) Less(i, j int) bool { return slices.Compare(versionOf(b[i]), versionOf(b[j])) < 0 }
 
-func versionOf(p string) string {
-	var digits strings.Builder
-	for _, r := range p {
-		if r >= '0' && r <= '9' {
-			digits.WriteRune(r)
-		}
+// versionOf is the runs of digits in p, as numbers.
+func versionOf(p string) []int {
+	var out []int
+	for _, run := range strings.FieldsFunc(p, func(r rune) bool { return r < '0' || r > '9' }) {
+		n, _ := strconv.Atoi(run)
+		out = append(out, n)
 	}
-	return digits.String()
+	return out
 }

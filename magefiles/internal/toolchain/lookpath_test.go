@@ -28,9 +28,11 @@ func TestLookPath(t *testing.T) {
 }
 
 func TestByVersionSortsNumerically(t *testing.T) {
-	dirs := []string{"/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/9/bin", "/usr/lib/postgresql/16/bin"}
+	dirs := []string{"/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/9.6/bin", "/usr/lib/postgresql/9/bin", "/usr/lib/postgresql/16/bin",
+		"/opt/homebrew/opt/postgresql@14/bin", "/usr/lib/postgresql/10.2/bin"}
 	sort.Sort(byVersion(dirs))
-	want := []string{"/usr/lib/postgresql/9/bin", "/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin"}
+	want := []string{"/usr/lib/postgresql/9/bin", "/usr/lib/postgresql/9.6/bin", "/usr/lib/postgresql/10.2/bin",
+		"/opt/homebrew/opt/postgresql@14/bin", "/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin"}
 	if !slices.Equal(dirs, want) {
 		t.Errorf("got %q", dirs)
 	}
