@@ -24,6 +24,7 @@ type Runner struct {
 	errw   io.Writer // child stderr and progress lines
 	step   string    // name of the step this runner belongs to ("" at top level)
 	depth  int       // nesting of steps: GitHub groups only at depth 0
+	parent int       // the result slot of this runner's step (-1 at top level)
 	heavy  bool      // this runner's step holds the heavy slot
 	shared *shared
 }
@@ -31,6 +32,7 @@ type Runner struct {
 type shared struct {
 	mu      sync.Mutex
 	results []Result
+	parents []int // parents[i] is the slot of the step that ran step i (-1: none)
 	seq     int
 	heavy   chan struct{}
 	writeMu sync.Mutex // whole lines from parallel steps never interleave
@@ -53,7 +55,7 @@ func New(o Options) *Runner {
 	if o.Redact == nil {
 		o.Redact = func(s string) string { return s }
 	}
-	return &Runner{o: o, out: o.Stdout, errw: o.Stderr, shared: &shared{heavy: make(chan struct{}, 1)}}
+	return &Runner{o: o, out: o.Stdout, errw: o.Stderr, parent: -1, shared: &shared{heavy: make(chan struct{}, 1)}}
 }
 
 // GitHub reports whether output is for GitHub Actions (groups, annotations).

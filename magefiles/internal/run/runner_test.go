@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -364,6 +365,38 @@ func TestSummaryIndentsNestedSteps(t *testing.T) {
 	r.Summary(&buf, time.Second)
 	if !strings.Contains(buf.String(), "\nci:testRust ") || !strings.Contains(buf.String(), "\n  rust:testCi ") {
 		t.Fatalf("nesting not shown:\n%s", buf.String())
+	}
+}
+
+// Parallel parents whose children start in interleaved order: each child
+// is listed under its own parent (typescript:typecheck once appeared under
+// ruby:check).
+func TestSummaryNestsUnderTheRightParent(t *testing.T) {
+	r, _ := newTestRunner(Options{Jobs: 2})
+	started := make(chan struct{})
+	parent := func(name, child string, first bool) Step {
+		return Step{Name: name, Do: func(ctx context.Context, r *Runner) error {
+			if first {
+				<-started // the other parent's child starts first
+			}
+			return r.Serial(ctx, Step{Name: child, Do: func(context.Context, *Runner) error {
+				if !first {
+					close(started)
+				}
+				return nil
+			}})
+		}}
+	}
+	if err := r.Parallel(context.Background(), parent("ruby:check", "ruby:lint", true), parent("typescript:check", "typescript:typecheck", false)); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, res := range r.Results() {
+		names = append(names, indent(res))
+	}
+	want := []string{"ruby:check", "  ruby:lint", "typescript:check", "  typescript:typecheck"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("summary order %q, want %q", names, want)
 	}
 }
 

@@ -20,7 +20,7 @@ func (r *Runner) Serial(ctx context.Context, steps ...Step) error {
 			r.notRun(steps[i:], Cancelled, "cancelled")
 			return err
 		}
-		if err := r.runStep(ctx, s, r.out, r.errw); err != nil {
+		if err := r.runStep(ctx, r.shared.begin(r.parent), s, r.out, r.errw); err != nil {
 			r.notRun(steps[i+1:], Skipped, "not run: "+s.Name+" failed")
 			return err
 		}
@@ -45,21 +45,23 @@ func (r *Runner) Parallel(ctx context.Context, steps ...Step) error {
 		firstErr error
 	)
 	for _, s := range steps {
+		seq := r.shared.begin(r.parent) // the summary lists them in plan order
 		wg.Add(1)
 		go func(s Step) {
 			defer wg.Done()
+			cancelled := func() { r.shared.record(seq, Result{Name: s.Name, Status: Cancelled, Note: "cancelled", Depth: r.depth}) }
 			select {
 			case slots <- struct{}{}:
 				defer func() { <-slots }()
 			case <-ctx.Done():
-				r.notRun([]Step{s}, Cancelled, "cancelled")
+				cancelled()
 				return
 			}
 			if ctx.Err() != nil {
-				r.notRun([]Step{s}, Cancelled, "cancelled")
+				cancelled()
 				return
 			}
-			if err := r.parallelStep(ctx, s); err != nil {
+			if err := r.parallelStep(ctx, seq, s); err != nil {
 				once.Do(func() { firstErr = err; cancel() })
 			}
 		}(s)
@@ -74,11 +76,11 @@ func (r *Runner) Parallel(ctx context.Context, steps ...Step) error {
 // parallelStep runs s with its output either prefixed (terminal) or buffered
 // and printed as one block when it ends (GitHub Actions, where groups cannot
 // interleave).
-func (r *Runner) parallelStep(ctx context.Context, s Step) error {
+func (r *Runner) parallelStep(ctx context.Context, seq int, s Step) error {
 	if r.o.GitHub && r.depth == 0 {
 		var buf bytes.Buffer
 		w := &lockedWriter{w: &buf}
-		err := r.runStep(ctx, s, w, w)
+		err := r.runStep(ctx, seq, s, w, w)
 		r.shared.writeMu.Lock()
 		fmt.Fprint(r.o.Stderr, buf.String())
 		r.shared.writeMu.Unlock()
@@ -88,15 +90,14 @@ func (r *Runner) parallelStep(ctx context.Context, s Step) error {
 	errw := newPrefixWriter(r.errw, "["+s.Name+"] ", &r.shared.writeMu)
 	defer out.Flush()
 	defer errw.Flush()
-	return r.runStep(ctx, s, out, errw)
+	return r.runStep(ctx, seq, s, out, errw)
 }
 
 // runStep runs one step on a child runner writing to out/errw and records
-// its result.
-func (r *Runner) runStep(ctx context.Context, s Step, out, errw io.Writer) error {
+// its result in slot seq.
+func (r *Runner) runStep(ctx context.Context, seq int, s Step, out, errw io.Writer) error {
 	child := *r
-	child.out, child.errw, child.step, child.depth = out, errw, s.Name, r.depth+1
-	seq := r.shared.begin()
+	child.out, child.errw, child.step, child.depth, child.parent = out, errw, s.Name, r.depth+1, seq
 	if s.Heavy && !r.heavy {
 		select {
 		case r.shared.heavy <- struct{}{}:
@@ -169,15 +170,18 @@ func mentions(err error, step string) bool {
 
 func (r *Runner) notRun(steps []Step, st Status, note string) {
 	for _, s := range steps {
-		r.shared.record(r.shared.begin(), Result{Name: s.Name, Status: st, Note: note, Depth: r.depth})
+		r.shared.record(r.shared.begin(r.parent), Result{Name: s.Name, Status: st, Note: note, Depth: r.depth})
 	}
 }
 
-func (sh *shared) begin() int {
+// begin reserves the result slot of a step that starts now under the step
+// in slot parent.
+func (sh *shared) begin(parent int) int {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.seq++
 	sh.results = append(sh.results, Result{})
+	sh.parents = append(sh.parents, parent)
 	return sh.seq - 1
 }
 
@@ -187,16 +191,27 @@ func (sh *shared) record(seq int, res Result) {
 	sh.results[seq] = res
 }
 
-// Results returns every step recorded so far, in the order they started.
+// Results returns every step recorded so far: each step right after the
+// step that ran it, siblings in the order they started, whatever order
+// parallel steps started or finished in.
 func (r *Runner) Results() []Result {
 	r.shared.mu.Lock()
 	defer r.shared.mu.Unlock()
+	children := map[int][]int{}
+	for i, p := range r.shared.parents {
+		children[p] = append(children[p], i)
+	}
 	out := make([]Result, 0, len(r.shared.results))
-	for _, res := range r.shared.results {
-		if res.Name != "" {
-			out = append(out, res)
+	var visit func(parent int)
+	visit = func(parent int) {
+		for _, i := range children[parent] {
+			if res := r.shared.results[i]; res.Name != "" {
+				out = append(out, res)
+			}
+			visit(i)
 		}
 	}
+	visit(-1)
 	return out
 }
 
