@@ -59,6 +59,11 @@ func Load(root string, process []string) (*Env, error) {
 			e.put(k, v, SourceProcess)
 		}
 	}
+	// NO_COLOR (no-color.org) turns colour off where the build chose it:
+	// cargo is told "always" by default so that colour survives the pipes.
+	if v, ok := e.Lookup("CARGO_TERM_COLOR"); e.Get("NO_COLOR") != "" && ok && v.Source == SourceDefault {
+		e.put("CARGO_TERM_COLOR", "never", SourceDefault)
+	}
 	return e, nil
 }
 

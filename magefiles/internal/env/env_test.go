@@ -141,3 +141,23 @@ func load(t *testing.T, dotenv string, process ...string) *Env {
 	}
 	return e
 }
+
+// NO_COLOR turns off the colour the build chose for cargo, not colour a
+// user asked for explicitly.
+func TestNoColorTurnsOffDefaultColour(t *testing.T) {
+	e, err := Load(t.TempDir(), []string{"NO_COLOR=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Get("CARGO_TERM_COLOR"); got != "never" {
+		t.Errorf("CARGO_TERM_COLOR=%q with NO_COLOR set, want never", got)
+	}
+	e, _ = Load(t.TempDir(), []string{"NO_COLOR=1", "CARGO_TERM_COLOR=always"})
+	if got := e.Get("CARGO_TERM_COLOR"); got != "always" {
+		t.Errorf("an explicit CARGO_TERM_COLOR was overridden: %q", got)
+	}
+	e, _ = Load(t.TempDir(), nil)
+	if got := e.Get("CARGO_TERM_COLOR"); got != "always" {
+		t.Errorf("default CARGO_TERM_COLOR=%q, want always", got)
+	}
+}
