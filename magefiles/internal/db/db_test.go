@@ -480,3 +480,56 @@ func TestFilesThatCannotRunAreRefusedFirst(t *testing.T) {
 		})
 	}
 }
+
+// One lock per database for everything that changes it: a reset waits for
+// a running migrate instead of dropping the database under it, gives up
+// after the lock timeout naming the holder's pid, and goes ahead once the
+// migrate is done.
+func TestResetWaitsForARunningMigrate(t *testing.T) {
+	ctx := context.Background()
+	files := map[string]string{
+		"0001_items.up.sql": schema["0001_items.up.sql"],
+		"0002_slow.up.sql":  "SELECT pg_sleep(3);\nINSERT INTO items VALUES (3, 'slow');\n",
+	}
+	migrating, _, _ := config(t, uniqueDB("busy"), files)
+	t.Cleanup(func() { migrating.Allow = true; migrating.Drop(ctx) })
+	done := make(chan error, 1)
+	go func() { done <- migrating.Migrate(ctx) }()
+	admin := dbtest.Connect(t, srv.Cluster.AdminURL(srv.Port))
+	var holder int
+	if !eventually(t, func() bool {
+		err := admin.QueryRow(ctx, `SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+			WHERE l.locktype = 'advisory' AND l.granted AND d.datname = 'postgres'
+			  AND (l.classid::int8 << 32 | l.objid::int8) = $1`, pg.DatabaseKey(migrating.URL.Database())).Scan(&holder)
+		return err == nil
+	}) {
+		t.Fatal("the migrate never took the database lock in the postgres database")
+	}
+	impatient := *migrating
+	impatient.LockTimeout = 300 * time.Millisecond
+	_, err := impatient.Reset(ctx)
+	if err == nil || !strings.Contains(err.Error(), "pid "+strconv.Itoa(holder)) || !strings.Contains(err.Error(), "300ms") {
+		t.Fatalf("reset under a running migrate: %v", err)
+	}
+	patient := *migrating
+	patient.LockTimeout = 20 * time.Second
+	if _, err := patient.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the migrate the reset waited for failed: %v", err)
+	}
+	if n, err := query(t, migrating.URL, "SELECT count(*) FROM items"); err != nil || n != 1 {
+		t.Errorf("after the reset: %d rows (%v), want the slow migration's one", n, err)
+	}
+}
+
+func eventually(t *testing.T, ok func() bool) bool {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if ok() {
+			return true
+		}
+	}
+	return false
+}

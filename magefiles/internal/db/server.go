@@ -139,7 +139,7 @@ func (c *Config) provision(ctx context.Context, u pgurl.URL, port int) error {
 	}
 	defer conn.Close(ctx)
 	// parallel runs would race on CREATE ROLE / CREATE DATABASE
-	lock, err := pg.Acquire(ctx, conn, "provisioning", pg.KeyFor("provision"), c.lockTimeout(), nil)
+	lock, err := pg.Acquire(ctx, conn, "provisioning lock", pg.KeyFor("provision"), c.lockTimeout(), nil)
 	if err != nil {
 		return err
 	}

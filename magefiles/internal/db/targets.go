@@ -125,6 +125,11 @@ func (c *Config) Drop(ctx context.Context) error {
 	if !proceed {
 		return err
 	}
+	lock, ctx, err := c.lockDatabase(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer lock.Release(context.WithoutCancel(ctx))
 	conn, err := c.maintenance(ctx, u)
 	if err != nil {
 		return err
@@ -156,20 +161,18 @@ func (c *Config) Reset(ctx context.Context) (pgurl.URL, error) {
 	if err != nil {
 		return u, err
 	}
+	// the database's one lock: a running migrate (or reset) finishes first;
+	// the migrate below runs under it
+	lock, ctx, err := c.lockDatabase(ctx, u)
+	if err != nil {
+		return u, err
+	}
+	defer lock.Release(context.WithoutCancel(ctx))
 	conn, err := c.maintenance(ctx, u)
 	if err != nil {
 		return u, err
 	}
 	defer conn.Close(ctx)
-	// two resets of one database take turns (the lock lives in the
-	// maintenance database: the target is dropped underneath)
-	lock, err := pg.Acquire(ctx, conn, "reset", pg.KeyFor("reset "+u.Database()), c.lockTimeout(), func(h pg.Holder) {
-		c.infof("waiting for another reset of %s (%s)", u.Addr(), h)
-	})
-	if err != nil {
-		return u, u.ScrubErr(err)
-	}
-	defer lock.Release(context.WithoutCancel(ctx))
 	start := time.Now()
 	err = pg.DropDatabase(ctx, conn, u.Database())
 	if err == nil {
@@ -183,6 +186,14 @@ func (c *Config) Reset(ctx context.Context) (pgurl.URL, error) {
 	}
 	c.infof("reset %s (%s)", u.Addr(), time.Since(start).Round(time.Millisecond))
 	return u, nil
+}
+
+// lockDatabase takes the lock every change to u's database takes.
+func (c *Config) lockDatabase(ctx context.Context, u pgurl.URL) (*pg.Lock, context.Context, error) {
+	lock, ctx, err := pg.LockDatabase(ctx, u, u.Database(), c.lockTimeout(), func(h pg.Holder) {
+		c.infof("waiting up to %s for the lock on %s, held by %s", c.lockTimeout(), u.Addr(), h)
+	})
+	return lock, ctx, u.ScrubErr(err)
 }
 
 // migrate applies pending migrations to u (whose database exists).
@@ -442,7 +453,7 @@ func (c *Config) Template(ctx context.Context) (TemplateInfo, error) {
 	info.Name, info.Built, err = template.Ensure(ctx, u, info.Hash, func(ctx context.Context, t pgurl.URL) error {
 		_, err := c.migrate(ctx, t)
 		return err
-	}, template.Options{Logf: c.infof})
+	}, template.Options{Logf: c.infof, LockTimeout: c.lockTimeout()})
 	return info, err
 }
 

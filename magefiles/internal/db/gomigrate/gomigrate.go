@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/golang-migrate/migrate/v4/database"
 	"github.com/jackc/pgx/v5"
@@ -46,61 +45,21 @@ const (
 	Table  = "schema_migrations"
 )
 
-// LockName names our migration lock in messages.
-const LockName = "migration"
-
 var qualified = pgx.Identifier{Schema, Table}.Sanitize()
 
 // Migrator applies Dir to the database at URL.
 type Migrator struct{ migrator.Options }
 
-func (m *Migrator) lockTimeout() time.Duration {
-	if m.LockTimeout > 0 {
-		return m.LockTimeout
-	}
-	return 30 * time.Second
-}
-
-// open connects to the database and takes our lock and golang-migrate's
-// (each with the timeout); close releases both.
-func (m *Migrator) open(ctx context.Context) (conn *pgx.Conn, done func(), err error) {
-	timeout := m.lockTimeout()
-	if conn, err = pg.Connect(ctx, m.URL, 10*time.Second); err != nil {
-		return nil, nil, err
-	}
-	closeConn := func() { conn.Close(context.WithoutCancel(ctx)) }
-	ours, err := pg.Acquire(ctx, conn, LockName, pg.KeyFor("migrate"), timeout, func(h pg.Holder) {
-		m.Log("waiting up to %s for the migration lock on %s, held by %s", timeout, m.URL.Addr(), h)
-	})
-	if err != nil {
-		closeConn()
-		return nil, nil, m.URL.ScrubErr(err)
-	}
-	var dbName string
-	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&dbName); err != nil {
-		closeConn()
-		return nil, nil, m.URL.ScrubErr(err)
-	}
-	id, _ := database.GenerateAdvisoryLockId(dbName, Schema, Table)
+// tool is golang-migrate: its lock id for the database and this table.
+var tool = migrator.Tool{Lock: "golang-migrate lock", Key: func(db string) int64 {
+	id, _ := database.GenerateAdvisoryLockId(db, Schema, Table)
 	key, _ := strconv.ParseInt(id, 10, 64)
-	theirs, err := pg.Acquire(ctx, conn, "golang-migrate", key, timeout, func(h pg.Holder) {
-		m.Log("waiting up to %s for golang-migrate's lock on %s (a migrate run outside mage?), held by %s", timeout, m.URL.Addr(), h)
-	})
-	if err != nil {
-		closeConn()
-		return nil, nil, m.URL.ScrubErr(err)
-	}
-	return conn, func() {
-		settle := context.WithoutCancel(ctx)
-		_ = theirs.Release(settle)
-		_ = ours.Release(settle)
-		closeConn()
-	}, nil
-}
+	return key
+}}
 
 // Up applies every pending migration and returns those it applied.
 func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
-	conn, done, err := m.open(ctx)
+	conn, done, err := m.Open(ctx, tool)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +181,7 @@ func forceArg(v int64) string { return strconv.FormatInt(v, 10) }
 // transaction with the version. It refuses (exit 4) when that migration
 // has no down file.
 func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
-	conn, done, err := m.open(ctx)
+	conn, done, err := m.Open(ctx, tool)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -272,7 +231,7 @@ func (m *Migrator) Force(ctx context.Context, v int64) error {
 	if _, ok := m.Dir.Find(v); !ok && v != -1 {
 		return fail.New(fail.Config, "version %d is not in %s; use one of its versions, or -1 for none", v, m.Dir.Path)
 	}
-	conn, done, err := m.open(ctx)
+	conn, done, err := m.Open(ctx, tool)
 	if err != nil {
 		return err
 	}

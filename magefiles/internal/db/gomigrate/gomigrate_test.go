@@ -89,15 +89,15 @@ func TestConcurrentUp(t *testing.T) {
 	}
 }
 
-// A session holding our lock makes Up give up in bounded time, naming the
-// lock and the holder's pid.
+// A session holding the database's lock (in the postgres database) makes
+// Up give up in bounded time, naming the lock and the holder's pid.
 func TestLockTimeout(t *testing.T) {
 	u := srv.NewDB(t)
 	m := newMigrator(t, u, threeFiles)
 	m.LockTimeout = 400 * time.Millisecond
-	holder := dbtest.Connect(t, u)
+	holder := dbtest.Connect(t, u.WithDatabase("postgres"))
 	var pid int
-	if err := holder.QueryRow(context.Background(), "SELECT pg_backend_pid() FROM (SELECT pg_advisory_lock($1)) x", pg.KeyFor("migrate")).Scan(&pid); err != nil {
+	if err := holder.QueryRow(context.Background(), "SELECT pg_backend_pid() FROM (SELECT pg_advisory_lock($1)) x", pg.DatabaseKey(u.Database())).Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -107,7 +107,7 @@ func TestLockTimeout(t *testing.T) {
 		t.Fatal("Up succeeded while the lock was held")
 	}
 	msg := err.Error()
-	for _, want := range []string{"migration lock", "pid " + itoa(pid), "pg_terminate_backend(" + itoa(pid) + ")", "400ms"} {
+	for _, want := range []string{"lock on database " + u.Database(), "pid " + itoa(pid), "pg_terminate_backend(" + itoa(pid) + ")", "400ms"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q: %s", want, msg)
 		}

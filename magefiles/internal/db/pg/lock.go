@@ -5,19 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 )
 
 // Lock is a session-level advisory lock held on its own connection.
 type Lock struct {
-	Name string // for messages: "migration", "template"
-	Key  int64
-	conn *pgx.Conn
+	Name  string // for messages: "migration lock", "lock on database x"
+	Key   int64
+	conn  *pgx.Conn
+	owned bool // Release closes conn too
 }
 
 // KeyFor derives a stable advisory-lock key from a name, so the build
@@ -100,7 +104,7 @@ func Acquire(ctx context.Context, conn *pgx.Conn, name string, key int64, timeou
 		if h, ok := HolderOf(ctx, conn, key); ok {
 			holder, known = h, true
 		}
-		msg := fmt.Sprintf("gave up after %s waiting for the %s lock (advisory lock %d)", timeout, name, key)
+		msg := fmt.Sprintf("gave up after %s waiting for the %s (advisory lock %d)", timeout, name, key)
 		if known {
 			return nil, fail.New(fail.Failed, "%s held by %s; wait for it to finish, or end it with SELECT pg_terminate_backend(%d)", msg, holder, holder.PID)
 		}
@@ -118,6 +122,9 @@ func (l *Lock) Release(ctx context.Context) error {
 		return nil
 	}
 	_, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, l.Key)
+	if l.owned {
+		l.conn.Close(ctx)
+	}
 	return err
 }
 
@@ -134,4 +141,47 @@ func Probe(ctx context.Context, conn *pgx.Conn, key int64) (Holder, bool, error)
 	}
 	h, _ := HolderOf(ctx, conn, key)
 	return h, true, nil
+}
+
+// DatabaseKey is the advisory lock key of database db.
+func DatabaseKey(db string) int64 { return KeyFor("database " + db) }
+
+// MaintenanceDB holds the database locks: it survives the drop of the
+// database a lock is about.
+const MaintenanceDB = "postgres"
+
+// heldLock marks, in a context, a database lock its caller holds.
+type heldLock struct {
+	server string
+	key    int64
+}
+
+// LockDatabase takes the build system's one lock on database db of u's
+// server, which every change to db takes (migrate, rollback, force,
+// reset, drop, template builds): an advisory lock in the maintenance
+// database, so a drop cannot release it. It waits at most timeout (wait
+// is told about the holder) and returns the lock, on its own connection,
+// and ctx marked as holding it: a nested LockDatabase for db under that
+// ctx (a reset's migrate) returns at once without taking it again.
+func LockDatabase(ctx context.Context, u pgurl.URL, db string, timeout time.Duration, wait func(Holder)) (*Lock, context.Context, error) {
+	mark := heldLock{server: strings.Join(u.Hosts(), ",") + ":" + strconv.Itoa(u.Port()), key: DatabaseKey(db)}
+	if ctx.Value(mark) != nil {
+		return nil, ctx, nil
+	}
+	conn, err := Connect(ctx, u.WithDatabase(MaintenanceDB), 10*time.Second)
+	if p := Classify(err); p == Rejected || p == NoDatabase {
+		// a server whose maintenance database we may not use: lock in db
+		// itself (runs that drop db need the maintenance database anyway)
+		conn, err = Connect(ctx, u.WithDatabase(db), 10*time.Second)
+	}
+	if err != nil {
+		return nil, ctx, err
+	}
+	lock, err := Acquire(ctx, conn, "lock on database "+db, mark.key, timeout, wait)
+	if err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, ctx, err
+	}
+	lock.owned = true
+	return lock, context.WithValue(ctx, mark, true), nil
 }

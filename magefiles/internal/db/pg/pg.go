@@ -21,8 +21,9 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 )
 
-// AppName is the application_name of every connection the build system
-// opens, so pg_stat_activity shows who holds a lock.
+// AppName starts the application_name of every connection the build
+// system opens, followed by the process id, so pg_stat_activity (and a lock
+// timeout) shows which run holds a lock.
 const AppName = "tasker-build"
 
 // ConnConfig is u's pgx config (the one its hosts were judged by), with
@@ -33,7 +34,7 @@ func ConnConfig(u pgurl.URL, timeout time.Duration) (*pgx.ConnConfig, error) {
 		return nil, err
 	}
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
-		cfg.RuntimeParams["application_name"] = AppName
+		cfg.RuntimeParams["application_name"] = fmt.Sprintf("%s (pid %d)", AppName, os.Getpid())
 	}
 	if timeout > 0 {
 		cfg.ConnectTimeout = timeout

@@ -155,39 +155,16 @@ func (m *Migrator) check(st source.Status) error {
 	return nil
 }
 
-// lock connects and takes sqlx's lock for the database.
-func (m *Migrator) lock(ctx context.Context) (*pgx.Conn, *pg.Lock, error) {
-	timeout := m.LockTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	conn, err := pg.Connect(ctx, m.URL, 10*time.Second)
-	if err != nil {
-		return nil, nil, err
-	}
-	var db string
-	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&db); err != nil {
-		conn.Close(ctx)
-		return nil, nil, err
-	}
-	l, err := pg.Acquire(ctx, conn, "sqlx migration", LockKey(db), timeout, func(h pg.Holder) {
-		m.Log("waiting up to %s for the sqlx migration lock on %s, held by %s", timeout, m.URL.Addr(), h)
-	})
-	if err != nil {
-		conn.Close(ctx)
-		return nil, nil, err
-	}
-	return conn, l, nil
-}
+// tool is sqlx, whose lock `sqlx migrate run` takes.
+var tool = migrator.Tool{Lock: "sqlx migration lock", Key: LockKey}
 
 // Up applies every pending migration, in order, and returns those applied.
 func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
-	conn, l, err := m.lock(ctx)
+	conn, done, err := m.Open(ctx, tool)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	defer l.Release(context.WithoutCancel(ctx))
+	defer done()
 	st, err := m.Status(ctx, conn)
 	if err != nil {
 		return nil, m.URL.ScrubErr(err)
@@ -257,12 +234,11 @@ func (m *Migrator) insert(ctx context.Context, q pg.Querier, x source.Migration,
 // Rollback reverts the latest applied migration with its .down.sql, like
 // `sqlx migrate revert`. It refuses (exit 4) for a simple migration (no down file).
 func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
-	conn, l, err := m.lock(ctx)
+	conn, done, err := m.Open(ctx, tool)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	defer l.Release(context.WithoutCancel(ctx))
+	defer done()
 	st, err := m.Status(ctx, conn)
 	if err != nil {
 		return 0, 0, m.URL.ScrubErr(err)

@@ -40,7 +40,7 @@ type Migrate func(ctx context.Context, u pgurl.URL) error
 
 // Options tune Ensure.
 type Options struct {
-	LockTimeout time.Duration // default 2m: the first run may be migrating
+	LockTimeout time.Duration // default 2m (TASKER_DB_LOCK_TIMEOUT from the targets)
 	Logf        func(format string, a ...any)
 }
 
@@ -58,19 +58,20 @@ func Ensure(ctx context.Context, admin pgurl.URL, hash string, migrate Migrate, 
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
 	}
-	maint := admin.WithDatabase("postgres")
-	conn, err := pg.Connect(ctx, maint, 10*time.Second)
+	// the lock on every template at once (Prefix): a build drops the
+	// templates of other hashes, which another run may be building
+	lock, ctx, err := pg.LockDatabase(ctx, admin, Prefix, timeout, func(h pg.Holder) {
+		logf("waiting for another run to build the template database (%s)", h)
+	})
+	if err != nil {
+		return name, false, admin.ScrubErr(err)
+	}
+	defer lock.Release(context.WithoutCancel(ctx))
+	conn, err := pg.Connect(ctx, admin.WithDatabase(pg.MaintenanceDB), 10*time.Second)
 	if err != nil {
 		return name, false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	lock, err := pg.Acquire(ctx, conn, "template", pg.KeyFor("template"), timeout, func(h pg.Holder) {
-		logf("waiting for another run to build the template database (%s)", h)
-	})
-	if err != nil {
-		return name, false, err
-	}
-	defer lock.Release(context.WithoutCancel(ctx))
 
 	existing, err := list(ctx, conn)
 	if err != nil {
