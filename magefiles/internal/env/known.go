@@ -38,6 +38,7 @@ var Known = []Doc{
 	{Key: "TASKER_BIND_HOST", Default: "0.0.0.0", Description: "address the services listen on"},
 	{Key: "MAGE_DRY_RUN", Default: "", Description: "print commands instead of running them (1/true/yes/on)"},
 	{Key: "MAGE_JOBS", Default: "2", Description: "how many steps run in parallel"},
+	{Key: "MAGE_KEEP_GOING", Default: "", Description: "run every step even after a failure and report them all; exit code of the first (1/true/yes/on)"},
 	{Key: "TASKER_ALLOW_DESTRUCTIVE", Default: "",
 		Description: "lift the refusal to drop or reset protected databases (1/true/yes/on)"},
 	{Key: "TASKER_MIGRATIONS_DIR", Default: "db/migrations", Description: "migrations directory, relative to the repository root"},

@@ -36,6 +36,7 @@ type Options struct {
 	GitHub         bool                // emit ::group:: / ::endgroup:: per step
 	Grace          time.Duration       // wait between SIGINT, SIGTERM and SIGKILL; default 5s
 	Jobs           int                 // steps run at once by Parallel; default 2
+	KeepGoing      bool                // a failure does not stop the other steps (MAGE_KEEP_GOING)
 	Redact         func(string) string // applied to every command line the runner prints
 	// InstallHint, if set, gives the install commands for an executable a
 	// command needs but the machine lacks ("" when unknown).

@@ -410,3 +410,31 @@ func TestPathOverridesAreShownShort(t *testing.T) {
 		t.Fatalf("got %q", out.String())
 	}
 }
+
+// With KeepGoing every step runs and every failure is reported; the error
+// is the first failure's (so its exit code).
+func TestKeepGoingRunsEveryStep(t *testing.T) {
+	for _, parallel := range []bool{false, true} {
+		r, _ := newTestRunner(Options{KeepGoing: true, Jobs: 2})
+		fails := func(code int) func(context.Context) error {
+			return func(context.Context) error { return fail.New(code, "boom %d", code) }
+		}
+		ok := func(context.Context) error { return nil }
+		steps := []Step{step("a", false, fails(fail.Refused)), step("b", false, ok), step("c", false, fails(fail.Failed))}
+		run := r.Serial
+		if parallel {
+			run = r.Parallel
+		}
+		err := run(context.Background(), steps...)
+		if fail.Code(err) != fail.Refused {
+			t.Errorf("parallel=%v: exit %d (%v), want the first failure's %d", parallel, fail.Code(err), err, fail.Refused)
+		}
+		var got []string
+		for _, res := range r.Results() {
+			got = append(got, res.Name+"="+string(res.Status))
+		}
+		if want := []string{"a=FAILED", "b=ok", "c=FAILED"}; !slices.Equal(got, want) {
+			t.Errorf("parallel=%v: %q, want %q", parallel, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package run
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,25 +14,34 @@ import (
 )
 
 // Serial runs steps one after another and stops at the first failure; the
-// steps it did not reach are recorded as skipped.
+// steps it did not reach are recorded as skipped. With KeepGoing it runs
+// them all and returns the first failure.
 func (r *Runner) Serial(ctx context.Context, steps ...Step) error {
+	var first error
 	for i, s := range steps {
 		if err := ctx.Err(); err != nil {
 			r.notRun(steps[i:], Cancelled, "cancelled")
 			return err
 		}
-		if err := r.runStep(ctx, r.shared.begin(r.parent), s, r.out, r.errw); err != nil {
+		err := r.runStep(ctx, r.shared.begin(r.parent), s, r.out, r.errw)
+		switch {
+		case err == nil:
+		case !r.o.KeepGoing:
 			r.notRun(steps[i+1:], Skipped, "not run: "+s.Name+" failed")
 			return err
+		case first == nil:
+			first = err
 		}
 	}
-	return nil
+	return first
 }
 
 // Parallel runs up to Options.Jobs steps at once. The first failure cancels
-// the others and is the error returned; it names its step. Heavy steps take
-// turns. Output of overlapping steps is prefixed with the step name (or, in
-// GitHub Actions, collected and printed as one group per step).
+// the others and is the error returned; it names its step. With KeepGoing
+// all of them run and the error is the failure of the earliest step in plan
+// order. Heavy steps take turns. Output of overlapping steps is prefixed
+// with the step name (or, in GitHub Actions, collected and printed as one
+// group per step).
 func (r *Runner) Parallel(ctx context.Context, steps ...Step) error {
 	if len(steps) <= 1 || r.o.Jobs == 1 {
 		return r.Serial(ctx, steps...)
@@ -43,8 +53,9 @@ func (r *Runner) Parallel(ctx context.Context, steps ...Step) error {
 		wg       sync.WaitGroup
 		once     sync.Once
 		firstErr error
+		errs     = make([]error, len(steps))
 	)
-	for _, s := range steps {
+	for i, s := range steps {
 		seq := r.shared.begin(r.parent) // the summary lists them in plan order
 		wg.Add(1)
 		go func(s Step) {
@@ -62,11 +73,17 @@ func (r *Runner) Parallel(ctx context.Context, steps ...Step) error {
 				return
 			}
 			if err := r.parallelStep(ctx, seq, s); err != nil {
-				once.Do(func() { firstErr = err; cancel() })
+				errs[i] = err
+				if !r.o.KeepGoing {
+					once.Do(func() { firstErr = err; cancel() })
+				}
 			}
 		}(s)
 	}
 	wg.Wait()
+	if r.o.KeepGoing {
+		firstErr = cmp.Or(errs...)
+	}
 	if firstErr == nil {
 		return ctx.Err()
 	}

@@ -45,10 +45,11 @@ func Open() (*S, error) {
 		}
 	}
 	return New(root, e, run.Options{
-		DryRun: env.Bool(e, "MAGE_DRY_RUN"),
-		GitHub: env.Bool(e, "GITHUB_ACTIONS"),
-		Jobs:   jobs,
-		Redact: e.Redactor(),
+		DryRun:    env.Bool(e, "MAGE_DRY_RUN"),
+		KeepGoing: env.Bool(e, "MAGE_KEEP_GOING"),
+		GitHub:    env.Bool(e, "GITHUB_ACTIONS"),
+		Jobs:      jobs,
+		Redact:    e.Redactor(),
 	}), nil
 }
 
