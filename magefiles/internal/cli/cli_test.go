@@ -202,3 +202,18 @@ func TestCIJUnitIsTheFileNextestWrote(t *testing.T) {
 		}
 	}
 }
+
+// TASKER_TEST_ARGS reaches each language's test runner, split like a shell
+// line; a line that does not split is exit 5.
+func TestExtraArgumentsReachTheTestRunners(t *testing.T) {
+	args := []string{"MAGE_DRY_RUN=1", `TASKER_TEST_ARGS=-k "sum and not fail"`}
+	cases := map[string]string{
+		"python:test": `pytest -m 'not integration' -k 'sum and not fail'`,
+		"rust:test":   `-k 'sum and not fail'`,
+		"ruby:test":   `rspec --tag '~integration' -k 'sum and not fail'`,
+	}
+	for target, want := range cases {
+		invoke(t, root, args, target).expect(t, 0, want)
+	}
+	invoke(t, root, []string{`TASKER_TEST_ARGS=-k "open`}, "python:test").expect(t, 5, "TASKER_TEST_ARGS")
+}

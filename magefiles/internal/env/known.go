@@ -38,6 +38,8 @@ var Known = []Doc{
 	{Key: "TASKER_BIND_HOST", Default: "0.0.0.0", Description: "address the services listen on"},
 	{Key: "MAGE_DRY_RUN", Default: "", Description: "print commands instead of running them (1/true/yes/on)"},
 	{Key: "MAGE_JOBS", Default: "2", Description: "how many steps run in parallel"},
+	{Key: "TASKER_TEST_ARGS", Default: "",
+		Description: "extra arguments for every test runner a target runs, quoted like a shell line (e.g. -k 'sum and not fail' for pytest)"},
 	{Key: "MAGE_KEEP_GOING", Default: "", Description: "run every step even after a failure and report them all; exit code of the first (1/true/yes/on)"},
 	{Key: "TASKER_ALLOW_DESTRUCTIVE", Default: "",
 		Description: "lift the refusal to drop or reset protected databases (1/true/yes/on)"},

@@ -148,7 +148,7 @@ func (Worker) Verify(s *session.S) []run.Step {
 }
 
 func pytest(s *session.S, args ...string) run.Cmd {
-	return k(s).Cmd(append([]string{"pytest"}, args...)...)
+	return k(s).Cmd(append(append([]string{"pytest"}, args...), s.TestArgs...)...)
 }
 
 // Test runs the unit and FFI tests (integration tests: testIntegration).

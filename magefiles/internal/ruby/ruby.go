@@ -41,7 +41,7 @@ func cmd(s *session.S, argv ...string) run.Cmd {
 }
 
 func rspec(s *session.S, args ...string) run.Cmd {
-	return cmd(s, append([]string{"bundle", "exec", "rspec"}, args...)...)
+	return cmd(s, append(append([]string{"bundle", "exec", "rspec"}, args...), s.TestArgs...)...)
 }
 
 // probe prints the build id and the file of the extension Ruby loads.

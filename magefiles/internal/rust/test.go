@@ -38,13 +38,13 @@ func (sc Scope) Test(p Profile) run.Step {
 		if err := sc.s.Need(ctx, r, "", "cargo"); err != nil {
 			return err
 		}
-		args := sc.nextestArgs(p)
+		args := append(sc.nextestArgs(p), sc.s.TestArgs...)
 		if missing := sc.s.Need(ctx, r, "", "cargo-nextest"); missing != nil {
 			if p.Name == "ci" {
 				return missing // JUnit needs nextest
 			}
 			r.Warnf("%v; falling back to `cargo test`", missing)
-			args = sc.cargoTestArgs(p)
+			args = append(sc.cargoTestArgs(p), sc.s.TestArgs...)
 		}
 		c := sc.s.Cmd(".", args...)
 		c.Env = p.Env

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mattn/go-shellwords"
+
 	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
@@ -21,7 +23,11 @@ type S struct {
 	Env   *env.Env
 	Run   *run.Runner
 	Tools *toolchain.Installer
-	Start time.Time
+	// TestArgs are extra arguments for every test runner a target runs
+	// (TASKER_TEST_ARGS, split like a shell would): a filter, --no-capture,
+	// pytest's -k.
+	TestArgs []string
+	Start    time.Time
 }
 
 // Open finds the repository root, loads the environment (exit 5 on a
@@ -44,13 +50,19 @@ func Open() (*S, error) {
 			return nil, fail.New(fail.Config, "MAGE_JOBS=%q is not a positive number; set it to e.g. 2", v)
 		}
 	}
-	return New(root, e, run.Options{
+	testArgs, err := shellwords.Parse(e.Get("TASKER_TEST_ARGS"))
+	if err != nil {
+		return nil, fail.New(fail.Config, "TASKER_TEST_ARGS=%q: %v; quote it like a shell command line", e.Get("TASKER_TEST_ARGS"), err)
+	}
+	s := New(root, e, run.Options{
 		DryRun:    env.Bool(e, "MAGE_DRY_RUN"),
 		KeepGoing: env.Bool(e, "MAGE_KEEP_GOING"),
 		GitHub:    env.Bool(e, "GITHUB_ACTIONS"),
 		Jobs:      jobs,
 		Redact:    e.Redactor(),
-	}), nil
+	})
+	s.TestArgs = testArgs
+	return s, nil
 }
 
 // New is a session at root with environment e and a runner with options o

@@ -51,7 +51,9 @@ type runtime struct {
 	name, tool  string
 	ffi, integr string                                      // its FFI and integration test files
 	unit        []string                                    // unit test files it also runs
-	argv        func(junit string, files []string) []string // the test command; junit "" for none
+	// argv is the test command: junit "" for no report, extra the user's
+	// TASKER_TEST_ARGS (before the files, where every runtime reads flags).
+	argv func(junit string, extra, files []string) []string
 }
 
 var denoPerms = []string{"--allow-ffi", "--allow-read", "--allow-env", "--allow-net=127.0.0.1", "--allow-run"}
@@ -59,16 +61,16 @@ var denoPerms = []string{"--allow-ffi", "--allow-read", "--allow-env", "--allow-
 // runtimes: Bun runs the unit tests too; Node runs the tsc output.
 var runtimes = []runtime{
 	{name: "bun", tool: "bun", ffi: "./test/bun/ffi.test.ts", integr: "./test/bun/integration.test.ts", unit: []string{"./test/unit"},
-		argv: func(junit string, files []string) []string {
-			argv := append([]string{"bun", "test"}, files...)
+		argv: func(junit string, extra, files []string) []string {
+			argv := append([]string{"bun", "test"}, extra...)
 			if junit != "" {
 				argv = append(argv, "--reporter=junit", "--reporter-outfile="+junit)
 			}
-			return argv
+			return append(argv, files...)
 		}},
 	{name: "node", tool: "node", ffi: "dist/test/node/ffi.node.js", integr: "dist/test/node/integration.node.js",
-		argv: func(junit string, files []string) []string {
-			argv := []string{"node", "--test"}
+		argv: func(junit string, extra, files []string) []string {
+			argv := append([]string{"node", "--test"}, extra...)
 			if junit != "" {
 				argv = append(argv, "--test-reporter=spec", "--test-reporter-destination=stdout",
 					"--test-reporter=junit", "--test-reporter-destination="+junit)
@@ -76,8 +78,8 @@ var runtimes = []runtime{
 			return append(argv, files...)
 		}},
 	{name: "deno", tool: "deno", ffi: "test/deno/ffi.deno.ts", integr: "test/deno/integration.deno.ts",
-		argv: func(junit string, files []string) []string {
-			argv := append([]string{"deno", "test"}, denoPerms...)
+		argv: func(junit string, extra, files []string) []string {
+			argv := append(append([]string{"deno", "test"}, denoPerms...), extra...)
 			if junit != "" {
 				argv = append(argv, "--junit-path="+junit)
 			}
@@ -176,7 +178,7 @@ func perRuntime(s *session.S, action string, files func(runtime) []string) []run
 			if !rt.installed(kt) {
 				return run.Skip(rt.tool + " is not installed (mage typescript:setup installs it from npm)")
 			}
-			return r.Run(ctx, cmd(s, rt.argv("", files(rt))...))
+			return r.Run(ctx, cmd(s, rt.argv("", s.TestArgs, files(rt))...))
 		}))
 	}
 	return steps
@@ -216,7 +218,7 @@ func reported(s *session.S, action, kind string, env []string, files func(runtim
 				continue
 			}
 			path := kt.JUnitPath(kind + "-" + rt.name)
-			c := cmd(s, rt.argv(path, files(rt))...)
+			c := cmd(s, rt.argv(path, s.TestArgs, files(rt))...)
 			c.Env = append(c.Env, env...)
 			if err := kt.Reported(ctx, r, path, c); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", rt.name, err))

@@ -64,11 +64,11 @@ func TestDryRunDoesNotNeedWhatSetupInstalls(t *testing.T) {
 
 func TestRuntimeCommandsWriteJUnitWhereAsked(t *testing.T) {
 	for _, rt := range runtimes {
-		argv := strings.Join(rt.argv("/r/x.xml", []string{rt.ffi}), " ")
+		argv := strings.Join(rt.argv("/r/x.xml", nil, []string{rt.ffi}), " ")
 		if !strings.Contains(argv, "/r/x.xml") || !strings.Contains(argv, rt.ffi) || !strings.HasPrefix(argv, rt.tool+" ") {
 			t.Errorf("%s: %s", rt.name, argv)
 		}
-		if plain := strings.Join(rt.argv("", []string{rt.ffi}), " "); strings.Contains(plain, "junit") {
+		if plain := strings.Join(rt.argv("", nil, []string{rt.ffi}), " "); strings.Contains(plain, "junit") {
 			t.Errorf("%s without a report asks for JUnit: %s", rt.name, plain)
 		}
 	}
