@@ -60,7 +60,9 @@ func (r *Runner) Parallel(ctx context.Context, steps ...Step) error {
 		wg.Add(1)
 		go func(s Step) {
 			defer wg.Done()
-			cancelled := func() { r.shared.record(seq, Result{Name: s.Name, Status: Cancelled, Note: "cancelled", Depth: r.depth}) }
+			cancelled := func() {
+				r.shared.record(seq, Result{Name: s.Name, Status: Cancelled, Note: "cancelled", Depth: r.depth})
+			}
 			select {
 			case slots <- struct{}{}:
 				defer func() { <-slots }()

@@ -49,8 +49,8 @@ func probe(s *session.S) kit.Probe {
 // runtime is one JavaScript runtime the worker runs on.
 type runtime struct {
 	name, tool  string
-	ffi, integr string                                      // its FFI and integration test files
-	unit        []string                                    // unit test files it also runs
+	ffi, integr string   // its FFI and integration test files
+	unit        []string // unit test files it also runs
 	// argv is the test command: junit "" for no report, extra the user's
 	// TASKER_TEST_ARGS (before the files, where every runtime reads flags).
 	argv func(junit string, extra, files []string) []string
