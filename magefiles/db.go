@@ -19,7 +19,7 @@ type DB mg.Namespace
 func (DB) Check(ctx context.Context) error { return do(ctx, db.Check) }
 
 // Status lists applied and pending migrations, the dirty flag and changed (drifted) files.
-// A local DATABASE_URL with no server behind it starts the local cluster first.
+// It only reads: it starts and creates nothing, and names the target that makes a missing server or database.
 func (DB) Status(ctx context.Context) error { return do(ctx, db.Status) }
 
 // Migrate applies pending migrations from db/migrations (TASKER_MIGRATIONS_DIR), each file in one
@@ -41,7 +41,8 @@ func (DB) Create(ctx context.Context) error { return do(ctx, db.Create) }
 func (DB) Drop(ctx context.Context) error { return do(ctx, db.Drop) }
 
 // Reset drops, recreates and migrates the database, ending open connections (guarded like drop).
-// It runs DROP DATABASE ... WITH (FORCE), so an open session cannot keep the old data alive.
+// It runs DROP DATABASE ... WITH (FORCE), so an open session cannot keep the old data alive, and says
+// how many sessions that ended. It waits for a running migrate of the database (one lock per database).
 // Refused (exit 4) on non-local hosts, TASKER_ENV production/staging and postgres/template0/template1;
 // TASKER_ALLOW_DESTRUCTIVE=1 overrides.
 func (DB) Reset(ctx context.Context) error { return do(ctx, db.Reset) }
@@ -59,6 +60,7 @@ func (DB) Force(ctx context.Context, version string) error {
 
 // New writes the next migration pair for a name: NNNN_<name>.up.sql and NNNN_<name>.down.sql.
 // Example: mage db:new add_task_index. An sqlx directory of simple files gets one <timestamp>_<name>.sql.
+// A name takes letters, digits, '_', '-' and spaces (the last two become '_'), at most 100 characters.
 func (DB) New(ctx context.Context, name string) error {
 	return do(ctx, func(ctx context.Context, s *session.S) error { return db.New(ctx, s, name) })
 }

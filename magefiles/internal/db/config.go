@@ -66,6 +66,8 @@ type Config struct {
 	DryRun         bool             // print what mutating targets would do
 	Log            Logger
 	Out            io.Writer // reports (default os.Stdout)
+
+	warned bool // about ignored migration files
 }
 
 // FromSession resolves the Config from the session's environment.
@@ -164,7 +166,9 @@ func (c *Config) show(p string) string {
 	return p
 }
 
-// migrations loads the migrations directory, warning about ignored files.
+// migrations loads the migrations directory, warning once about ignored
+// files. A directory with no migration is a configuration error: there is
+// nothing to apply, and nothing is created.
 func (c *Config) migrations() (*source.Dir, error) {
 	layout, err := source.Detect(c.MigrationsDir, c.Layout)
 	if err != nil {
@@ -174,8 +178,18 @@ func (c *Config) migrations() (*source.Dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range d.Ignored {
-		c.warnf("%s is ignored: its name matches no %s migration pattern", c.show(d.File(n)), layout)
+	if !c.warned {
+		c.warned = true
+		for _, n := range d.Ignored {
+			c.warnf("%s is ignored: its name matches no %s migration pattern", c.show(d.File(n)), layout)
+		}
+	}
+	if len(d.Migrations) == 0 {
+		ignored := ""
+		if len(d.Ignored) > 0 {
+			ignored = fmt.Sprintf(" (%d .sql file(s) match no %s migration name, e.g. %s: %s)", len(d.Ignored), layout, source.Example(layout), strings.Join(d.Ignored, ", "))
+		}
+		return nil, fail.New(fail.Config, "there are no migrations in %s%s; add one with `mage db:new <name>`, or set %s", c.show(d.Path), ignored, EnvMigrationsDir)
 	}
 	return d, nil
 }

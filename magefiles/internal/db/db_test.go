@@ -99,6 +99,9 @@ func TestResetWithOpenConnection(t *testing.T) {
 	if !strings.Contains(log.String(), "about to reset "+u.Addr()+" as "+dbtest.User) {
 		t.Errorf("the target was not printed before the reset:\n%s", log)
 	}
+	if !strings.Contains(log.String(), "ended 2 open sessions") {
+		t.Errorf("the reset did not say it ended the open sessions:\n%s", log)
+	}
 }
 
 // Every destructive operation refuses (exit 4) under each rule, naming the
@@ -532,4 +535,129 @@ func eventually(t *testing.T, ok func() bool) bool {
 		}
 	}
 	return false
+}
+
+// An empty migrations directory, or one whose files all match no pattern,
+// is a configuration error (exit 5) naming the directory; nothing is
+// created: no database, no version table.
+func TestNoMigrations(t *testing.T) {
+	ctx := context.Background()
+	for name, files := range map[string]map[string]string{
+		"empty":        {},
+		"only ignored": {"init.sql": "CREATE TABLE a (id int);\n", "V1__flyway_style.sql": "SELECT 1;\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, _, _ := config(t, uniqueDB("none"), files)
+			for target, run := range map[string]func() error{
+				"migrate": func() error { return c.Migrate(ctx) },
+				"setup":   func() error { _, err := c.Setup(ctx); return err },
+			} {
+				err := run()
+				if fail.Code(err) != fail.Config || !strings.Contains(fmt.Sprint(err), "there are no migrations in "+c.MigrationsDir) {
+					t.Errorf("%s: code %d: %v", target, fail.Code(err), err)
+				}
+			}
+			if n, _ := query(t, srv.URL("postgres"), "SELECT count(*) FROM pg_database WHERE datname = '"+c.URL.Database()+"'"); n != 0 {
+				t.Error("the database was created")
+			}
+		})
+	}
+}
+
+// db:status only reads: a missing database is reported with the target
+// that makes it, and stays missing.
+func TestStatusOnlyReads(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := config(t, uniqueDB("absent"), schema)
+	err := c.Status(ctx)
+	if err == nil || !strings.Contains(err.Error(), "database "+c.URL.Database()+" does not exist") || !strings.Contains(err.Error(), "mage db:setup") {
+		t.Fatalf("status of a missing database: %v", err)
+	}
+	if n, _ := query(t, srv.URL("postgres"), "SELECT count(*) FROM pg_database WHERE datname = '"+c.URL.Database()+"'"); n != 0 {
+		t.Error("status created the database")
+	}
+}
+
+// Something other than PostgreSQL on DATABASE_URL's port (an HTTP server
+// answering 400 to the startup message) is named as such, exit 5, instead
+// of pgx's "invalid body length".
+func TestNotPostgres(t *testing.T) {
+	ctx := context.Background()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conn.Read(make([]byte, 512))
+			conn.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+			conn.Close()
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	c, _, _ := config(t, "app", schema)
+	c.URL = pgurl.MustParse("postgresql://u:Pw-http@127.0.0.1:" + strconv.Itoa(port) + "/app")
+	c.Cluster = &cluster.Cluster{Dir: filepath.Join(t.TempDir(), "none"), Run: dbtest.Runner()}
+	want := "127.0.0.1:" + strconv.Itoa(port) + " answered, but not as PostgreSQL (an HTTP server?)"
+	for target, run := range map[string]func() error{
+		"check":   func() error { return c.Check(ctx) },
+		"migrate": func() error { return c.Migrate(ctx) },
+	} {
+		err := run()
+		if fail.Code(err) != fail.Config || !strings.Contains(fmt.Sprint(err), want) || strings.Contains(fmt.Sprint(err), "\n") || strings.Contains(fmt.Sprint(err), "body length") {
+			t.Errorf("%s: code %d: %v", target, fail.Code(err), err)
+		}
+	}
+}
+
+// db:new checks the name: a name too long for a file, or with characters
+// a file name should not have, is exit 5 with the rule.
+func TestNewChecksTheName(t *testing.T) {
+	c, _, out := config(t, "app", schema)
+	for name, want := range map[string]string{
+		strings.Repeat("a", 300): "is 300 characters long; use at most 100",
+		"add/index":              `"/" `,
+		"drop ünïcode":           `"ü" `,
+	} {
+		err := c.New(name)
+		if fail.Code(err) != fail.Config || !strings.Contains(fmt.Sprint(err), want) {
+			t.Errorf("%.20s…: code %d: %v", name, fail.Code(err), err)
+		}
+	}
+	if err := c.New("Add task-index now"); err != nil || !strings.Contains(out.String(), "0003_add_task_index_now.up.sql") {
+		t.Errorf("a good name: %v\n%s", err, out)
+	}
+}
+
+// A migration calling a function an extension provides says so, with the
+// CREATE EXTENSION statement, rather than "correct the file"; following
+// the advice works. An unknown function gets the general advice.
+func TestMissingExtensionAdvice(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := config(t, uniqueDB("ext"), map[string]string{
+		"0001_ids.up.sql": "CREATE TABLE ids (id uuid DEFAULT uuid_generate_v4());\n",
+	})
+	t.Cleanup(func() { c.Allow = true; c.Drop(ctx) })
+	err := c.Migrate(ctx)
+	if err == nil || !strings.Contains(err.Error(), `fix:   uuid_generate_v4 comes from the extension uuid-ossp: add CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; before its first use`) {
+		t.Fatalf("advice: %v", err)
+	}
+	file := filepath.Join(c.MigrationsDir, "0001_ids.up.sql")
+	body, _ := os.ReadFile(file)
+	os.WriteFile(file, append([]byte(`CREATE EXTENSION IF NOT EXISTS "uuid-ossp";`+"\n"), body...), 0o644)
+	if err := c.Migrate(ctx); err != nil {
+		t.Fatalf("following the advice: %v", err)
+	}
+
+	c2, _, _ := config(t, uniqueDB("ext"), map[string]string{"0001_f.up.sql": "SELECT no_such_fn(1);\n"})
+	t.Cleanup(func() { c2.Allow = true; c2.Drop(ctx) })
+	err = c2.Migrate(ctx)
+	if err == nil || !strings.Contains(err.Error(), "fix:   function no_such_fn(integer) does not exist: create it in an earlier migration (or earlier in this file), or, if an extension provides it, add CREATE EXTENSION IF NOT EXISTS <extension>;") {
+		t.Fatalf("general advice: %v", err)
+	}
 }

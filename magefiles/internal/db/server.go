@@ -44,28 +44,33 @@ func (c *Config) Effective() pgurl.URL {
 func (c *Config) unreachable(u pgurl.URL, err error) error {
 	cause := u.Scrub(pg.Cause(err, c.connectTimeout()))
 	var msg string
+	code := fail.Failed
 	switch kind := pg.Classify(err); {
+	case kind == pg.NotPostgres:
+		msg = fmt.Sprintf("%s answered, but not as PostgreSQL (an HTTP server?); point DATABASE_URL at PostgreSQL's port", u.Server())
+		code = fail.Config
 	case kind == pg.Rejected:
 		msg = fmt.Sprintf("PostgreSQL at %s refused the login (%s); check the user and password in DATABASE_URL, or run `mage db:up` to start the local cluster (on a free port if this one is taken)", u.Addr(), cause)
 	case kind == pg.NoDatabase:
-		msg = fmt.Sprintf("database %s does not exist on %s; run `mage db:setup` to create and migrate it", u.Database(), u.Addr())
+		msg = fmt.Sprintf("database %s does not exist on %s; run `mage db:setup` to create and migrate it", u.Database(), u.Server())
 	case !u.Local():
 		msg = fmt.Sprintf("cannot reach PostgreSQL at %s (%s); check that the server is up and DATABASE_URL is right (the local cluster serves only localhost URLs)", u.Addr(), cause)
 	default:
 		msg = fmt.Sprintf("cannot reach PostgreSQL at %s (%s); run `mage db:up` to start the local cluster", u.Addr(), cause)
 	}
-	return &lineError{msg: msg, err: err}
+	return &lineError{msg: msg, err: err, code: code}
 }
 
 // lineError prints one line and keeps the cause for errors.Is/As.
 type lineError struct {
-	msg string
-	err error
+	msg  string
+	err  error
+	code int
 }
 
 func (e *lineError) Error() string   { return e.msg }
 func (e *lineError) Unwrap() error   { return e.err }
-func (e *lineError) ExitStatus() int { return fail.Failed }
+func (e *lineError) ExitStatus() int { return e.code }
 
 // probe connects to u's database: nil, or an error classified by pg.Classify
 // (NoDatabase means the server is fine).

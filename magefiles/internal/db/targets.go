@@ -143,10 +143,29 @@ func (c *Config) Drop(ctx context.Context) error {
 		c.infof("database %s does not exist", u.Addr())
 		return nil
 	}
-	if err := pg.DropDatabase(ctx, conn, u.Database()); err != nil {
+	if err := c.dropDatabase(ctx, conn, u); err != nil {
 		return u.ScrubErr(fail.Wrap(fail.Failed, err, "dropping %s", u.Addr()))
 	}
 	c.infof("dropped database %s", u.Addr())
+	return nil
+}
+
+// dropDatabase drops u's database WITH (FORCE), saying how many sessions
+// that ended.
+func (c *Config) dropDatabase(ctx context.Context, conn *pgx.Conn, u pgurl.URL) error {
+	n, err := pg.Sessions(ctx, conn, u.Database())
+	if err != nil {
+		return err
+	}
+	if err := pg.DropDatabase(ctx, conn, u.Database()); err != nil {
+		return err
+	}
+	switch {
+	case n == 1:
+		c.infof("ended 1 open session on %s", u.Addr())
+	case n > 1:
+		c.infof("ended %d open sessions on %s", n, u.Addr())
+	}
 	return nil
 }
 
@@ -155,6 +174,9 @@ func (c *Config) Drop(ctx context.Context) error {
 func (c *Config) Reset(ctx context.Context) (pgurl.URL, error) {
 	u, proceed, err := c.destructive("reset", "would drop, create and migrate %s")
 	if !proceed {
+		return u, err
+	}
+	if _, err := c.migrations(); err != nil { // before anything is dropped
 		return u, err
 	}
 	u, err = c.server(ctx, true)
@@ -174,7 +196,7 @@ func (c *Config) Reset(ctx context.Context) (pgurl.URL, error) {
 	}
 	defer conn.Close(ctx)
 	start := time.Now()
-	err = pg.DropDatabase(ctx, conn, u.Database())
+	err = c.dropDatabase(ctx, conn, u)
 	if err == nil {
 		_, err = c.createDB(ctx, conn, u)
 	}
@@ -217,6 +239,9 @@ func (c *Config) Migrate(ctx context.Context) error {
 	if c.DryRun {
 		return dryRunf(c.out(), "would migrate %s from %s", c.URL.Addr(), c.show(c.MigrationsDir))
 	}
+	if _, err := c.migrations(); err != nil { // before anything is created
+		return err
+	}
 	u, err := c.ready(ctx)
 	if err != nil {
 		return err
@@ -255,6 +280,9 @@ func (c *Config) ready(ctx context.Context) (pgurl.URL, error) {
 // it starts the local cluster for a local DATABASE_URL with nothing
 // listening, creates the database and applies pending migrations.
 func (c *Config) Ensure(ctx context.Context) (pgurl.URL, error) {
+	if _, err := c.migrations(); err != nil { // before anything is created
+		return c.URL, err
+	}
 	u, err := c.ready(ctx)
 	if err != nil {
 		return u, err
@@ -340,11 +368,10 @@ func (c *Config) Force(ctx context.Context, version string) error {
 }
 
 // Status lists applied and pending migrations, the dirty flag and drift.
+// It only reads: a missing server or database is reported with the target
+// that makes it.
 func (c *Config) Status(ctx context.Context) error {
-	u, err := c.ready(ctx)
-	if err != nil {
-		return err
-	}
+	u := c.Effective()
 	conn, err := pg.Connect(ctx, u, c.connectTimeout())
 	if err != nil {
 		return c.unreachable(u, err)
@@ -438,11 +465,11 @@ type TemplateInfo struct {
 // is missing (dropping stale ones) on the server, started if needed.
 func (c *Config) Template(ctx context.Context) (TemplateInfo, error) {
 	var info TemplateInfo
-	u, err := c.server(ctx, true)
+	d, err := c.migrations()
 	if err != nil {
 		return info, err
 	}
-	d, err := c.migrations()
+	u, err := c.server(ctx, true)
 	if err != nil {
 		return info, err
 	}

@@ -139,7 +139,7 @@ func (m *Migrator) failure(file string, body []byte, err error, at int64, retry 
 		SQL:   body,
 		Err:   err,
 		State: state,
-		Fix:   fmt.Sprintf("correct %s, then run %s", m.File(file), retry),
+		Fix:   pg.FixFor(err, m.File(file), retry),
 	})
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 )
@@ -77,10 +78,11 @@ func Connect(ctx context.Context, u pgurl.URL, timeout time.Duration) (*pgx.Conn
 type Problem int
 
 const (
-	NoServer   Problem = iota + 1 // nothing listens there (refused, no socket file, host unknown)
-	Timeout                       // no answer in time
-	Rejected                      // the server refused the login (password, role, pg_hba)
-	NoDatabase                    // the server is up but the database does not exist
+	NoServer    Problem = iota + 1 // nothing listens there (refused, no socket file, host unknown)
+	Timeout                        // no answer in time
+	Rejected                       // the server refused the login (password, role, pg_hba)
+	NoDatabase                     // the server is up but the database does not exist
+	NotPostgres                    // something answered, not in PostgreSQL's protocol (an HTTP server)
 	Other
 )
 
@@ -97,6 +99,12 @@ func Classify(err error) Problem {
 			return NoServer
 		}
 		return Other
+	}
+	// an HTTP server's "HTTP/1.1 400" read as a message header is a
+	// 1.4 GB message; any other protocol's greeting fares the same
+	var tooLong *pgproto3.ExceededMaxBodyLenErr
+	if errors.As(err, &tooLong) {
+		return NotPostgres
 	}
 	var dns *net.DNSError
 	switch {
@@ -131,6 +139,8 @@ func Cause(err error, timeout time.Duration) string {
 			return "connection refused"
 		}
 		return "no server socket"
+	case NotPostgres:
+		return "it answered, but not as PostgreSQL"
 	case Timeout:
 		if timeout > 0 {
 			return fmt.Sprintf("no answer within %s", timeout)
@@ -173,6 +183,14 @@ func CreateDatabase(ctx context.Context, conn *pgx.Conn, name, owner, template, 
 	}
 	_, err := conn.Exec(ctx, q)
 	return err
+}
+
+// Sessions counts the sessions connected to database name (other than
+// conn's own).
+func Sessions(ctx context.Context, conn *pgx.Conn, name string) (int, error) {
+	var n int
+	err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, name).Scan(&n)
+	return n, err
 }
 
 // DropDatabase drops name if it exists, terminating its connections

@@ -249,7 +249,19 @@ func (u URL) NonLocal() []string {
 // Addr names the target for messages: host:port/db for each host pgx may
 // connect to, no credentials.
 func (u URL) Addr() string {
-	var targets []string
+	servers := u.servers()
+	for i := range servers {
+		servers[i] += "/" + u.Database()
+	}
+	return strings.Join(servers, ",")
+}
+
+// Server names the server(s) for messages: host:port for each host pgx may
+// connect to.
+func (u URL) Server() string { return strings.Join(u.servers(), ",") }
+
+func (u URL) servers() []string {
+	var out []string
 	seen := map[string]bool{}
 	add := func(h string, port uint16) {
 		if u.hostaddr != "" {
@@ -258,17 +270,17 @@ func (u URL) Addr() string {
 		if strings.Contains(h, ":") && !isSocket(h) {
 			h = "[" + h + "]"
 		}
-		t := h + ":" + strconv.Itoa(int(port)) + "/" + u.Database()
-		if !seen[t] {
-			seen[t] = true
-			targets = append(targets, t)
+		s := h + ":" + strconv.Itoa(int(port))
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
 		}
 	}
 	add(u.cfg.Host, u.cfg.Port)
 	for _, fb := range u.cfg.Fallbacks {
 		add(fb.Host, fb.Port)
 	}
-	return strings.Join(targets, ",")
+	return out
 }
 
 // WithDatabase returns the URL pointing at another database.

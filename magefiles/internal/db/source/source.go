@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 )
@@ -199,6 +200,14 @@ func sqlxDescription(name string) string {
 	return strings.ReplaceAll(tail, "_", " ")
 }
 
+// Example is a file name the layout takes, for messages.
+func Example(layout Layout) string {
+	if layout == SQLx {
+		return "20250101120000_create_tasks.sql"
+	}
+	return "0001_create_tasks.up.sql"
+}
+
 // File is the absolute path of a file in the directory.
 func (d *Dir) File(name string) string { return filepath.Join(d.Path, name) }
 
@@ -266,6 +275,23 @@ type Status struct {
 
 var nameRe = regexp.MustCompile(`[^a-z0-9]+`)
 
+// MaxNameLength bounds a new migration's name (file names stop at 255 bytes).
+const MaxNameLength = 100
+
+// CheckName accepts a new migration's name: at most MaxNameLength
+// characters, letters, digits, '_', '-' and spaces (the last two become '_').
+func CheckName(name string) error {
+	if n := utf8.RuneCountInString(name); n > MaxNameLength {
+		return fail.New(fail.Config, "the migration name is %d characters long; use at most %d, e.g. `mage db:new add_index_on_tasks`", n, MaxNameLength)
+	}
+	for _, r := range name {
+		if !(r < utf8.RuneSelf && (r == '_' || r == '-' || r == ' ' || (r >= '0' && r <= '9') || (r|0x20 >= 'a' && r|0x20 <= 'z'))) {
+			return fail.New(fail.Config, "the migration name %q contains %q (a migration name takes letters, digits, '_', '-' and spaces); e.g. `mage db:new add_index_on_tasks`", name, string(r))
+		}
+	}
+	return nil
+}
+
 // New writes the next migration for name (lower-cased, other characters
 // turned into '_') and returns the paths it created. Numbering follows the
 // directory: sequential (%04d) unless the newest version looks like a
@@ -273,6 +299,9 @@ var nameRe = regexp.MustCompile(`[^a-z0-9]+`)
 // and reversible sqlx directories get an up/down pair; sqlx directories with
 // simple files get one <version>_<name>.sql.
 func New(dir string, layout Layout, name string, now time.Time) ([]string, error) {
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
 	slug := strings.Trim(nameRe.ReplaceAllString(strings.ToLower(name), "_"), "_")
 	if slug == "" {
 		return nil, fail.New(fail.Config, "migration name %q has no letters or digits; use e.g. `mage db:new add_index_on_tasks`", name)

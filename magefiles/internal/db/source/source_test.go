@@ -127,7 +127,7 @@ func TestNew(t *testing.T) {
 		name     string
 		want     []string
 	}{
-		{nil, Migrate, "Add Tasks!", []string{"0001_add_tasks.down.sql", "0001_add_tasks.up.sql"}},
+		{nil, Migrate, "Add  Tasks-", []string{"0001_add_tasks.down.sql", "0001_add_tasks.up.sql"}},
 		{[]string{"0001_a.up.sql", "0002_b.up.sql"}, Migrate, "c", []string{"0003_c.down.sql", "0003_c.up.sql"}},
 		{[]string{"20250101000000_a.up.sql"}, Migrate, "c", []string{"20260304050607_c.down.sql", "20260304050607_c.up.sql"}},
 		{[]string{"20240101000000_a.sql"}, SQLx, "users idx", []string{"20260304050607_users_idx.sql"}},

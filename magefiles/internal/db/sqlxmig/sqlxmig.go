@@ -217,7 +217,7 @@ func (m *Migrator) apply(ctx context.Context, conn *pgx.Conn, x source.Migration
 			state = "the file ran outside a transaction (-- no-transaction) and failed as a whole: nothing from it was applied and no row was written"
 		}
 		return m.URL.ScrubErr(&pg.Failure{File: m.File(x.Up), SQL: body, Err: err, State: state,
-			Fix: fmt.Sprintf("correct %s, then run %s", m.File(x.Up), m.Command("db:migrate"))})
+			Fix: pg.FixFor(err, m.File(x.Up), m.Command("db:migrate"))})
 	}
 	// as sqlx does: the row says -1 until the file has committed
 	settle := context.WithoutCancel(ctx)
@@ -270,7 +270,7 @@ func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
 	if err != nil {
 		return st.Version, st.Version, m.URL.ScrubErr(&pg.Failure{File: m.File(x.Down), SQL: body, Err: err,
 			State: "the down file ran in a transaction and was rolled back: nothing changed",
-			Fix:   fmt.Sprintf("correct %s, then run %s", m.File(x.Down), m.Command("db:rollback"))})
+			Fix:   pg.FixFor(err, m.File(x.Down), m.Command("db:rollback"))})
 	}
 	to = m.Dir.Previous(x.Version)
 	m.Log("rolled back %s (version %d → %d)", x.Down, x.Version, to)

@@ -1,0 +1,32 @@
+package pg
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+func TestFixFor(t *testing.T) {
+	cases := []struct {
+		code, msg, want string
+	}{
+		{"42883", "function uuid_generate_v4() does not exist", `uuid_generate_v4 comes from the extension uuid-ossp: add CREATE EXTENSION IF NOT EXISTS "uuid-ossp";`},
+		{"42883", "function pgmq.create(unknown) does not exist", `pgmq.create comes from the extension pgmq: add CREATE EXTENSION IF NOT EXISTS "pgmq";`},
+		{"3F000", `schema "pgmq" does not exist`, `pgmq comes from the extension pgmq`},
+		{"42704", `type "citext" does not exist`, `citext comes from the extension citext`},
+		{"42704", `operator class "gin_trgm_ops" does not exist for access method "gin"`, `gin_trgm_ops comes from the extension pg_trgm`},
+		{"42883", "function my_helper(integer) does not exist", "function my_helper(integer) does not exist: create it in an earlier migration (or earlier in this file), or, if an extension provides it, add CREATE EXTENSION IF NOT EXISTS <extension>;"},
+		{"42P01", `relation "missing" does not exist`, "correct f.sql, then run mage db:migrate"},
+	}
+	for _, c := range cases {
+		got := FixFor(&pgconn.PgError{Code: c.code, Message: c.msg}, "f.sql", "mage db:migrate")
+		if !strings.Contains(got, c.want) || !strings.HasSuffix(got, "mage db:migrate") {
+			t.Errorf("%s: %s", c.msg, got)
+		}
+	}
+	if got := FixFor(errors.New("conn closed"), "f.sql", "mage db:migrate"); got != "correct f.sql, then run mage db:migrate" {
+		t.Errorf("not a server error: %s", got)
+	}
+}
