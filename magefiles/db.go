@@ -71,6 +71,7 @@ func (DB) New(ctx context.Context, name string) error {
 // synchronous_commit and full_page_writes are off. Needs PostgreSQL's server binaries; as root it
 // runs them as the postgres user. Closed to other OS users: 0700 directories, peer logins over the
 // socket for the server's OS user and the build's, TCP logins only with DATABASE_URL's password.
+// A running cluster whose postgres binary was replaced on disk (a package upgrade) is restarted.
 func (DB) Up(ctx context.Context) error { return do(ctx, db.Up) }
 
 // Down stops the local PostgreSQL cluster and keeps its data.

@@ -99,7 +99,7 @@ func FromSession(s *session.S) (*Config, error) {
 		Allow:         env.Bool(s.Env, "TASKER_ALLOW_DESTRUCTIVE"),
 		MigrationsDir: dir,
 		Layout:        s.Env.Get(EnvMigrationsLayout),
-		Cluster:       &cluster.Cluster{Dir: clusterDir, PathEnv: s.PATH(), Run: s.Run},
+		Cluster:       &cluster.Cluster{Dir: clusterDir, PathEnv: s.PATH(), Run: s.Run, Role: u.User()},
 		LockTimeout:   lt,
 		Root:          s.Paths.Root,
 		DryRun:        s.Run.DryRun(),

@@ -661,3 +661,33 @@ func TestMissingExtensionAdvice(t *testing.T) {
 		t.Fatalf("general advice: %v", err)
 	}
 }
+
+// LeaveAsFound stops a cluster the tests started, and only that.
+func TestLeaveAsFound(t *testing.T) {
+	ctx := context.Background()
+	base, err := os.MkdirTemp(dbtest.BaseDir(), "tasker-dbtest-laf-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(base, 0o755)
+	t.Cleanup(func() { os.RemoveAll(base) })
+	cl := &cluster.Cluster{Dir: filepath.Join(base, "pg"), Run: dbtest.Runner()}
+	t.Cleanup(func() { cl.Destroy(context.Background()) })
+	restore := dbtest.LeaveAsFound(cl.Dir)
+	if _, err := cl.Up(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	leaveRunning := dbtest.LeaveAsFound(cl.Dir) // found running
+	if stopped, err := leaveRunning(); stopped || err != nil {
+		t.Errorf("stopped a cluster that ran before: %v %v", stopped, err)
+	}
+	if _, running := cl.Running(); !running {
+		t.Fatal("not running")
+	}
+	if stopped, err := restore(); !stopped || err != nil {
+		t.Errorf("left a cluster the tests started: %v %v", stopped, err)
+	}
+	if _, running := cl.Running(); running {
+		t.Error("still running")
+	}
+}

@@ -86,6 +86,9 @@ func (c *Config) probe(ctx context.Context, u pgurl.URL) error {
 // server returns a URL whose server accepts us, starting the local
 // cluster if DATABASE_URL is local, nothing answers and start is set.
 func (c *Config) server(ctx context.Context, start bool) (pgurl.URL, error) {
+	if err := c.restartReplaced(ctx); err != nil {
+		return c.URL, err
+	}
 	u := c.Effective()
 	err := c.probe(ctx, u)
 	if err == nil || pg.Classify(err) == pg.NoDatabase {
@@ -96,6 +99,30 @@ func (c *Config) server(ctx context.Context, start bool) (pgurl.URL, error) {
 		return c.Up(ctx)
 	}
 	return u, c.unreachable(u, err)
+}
+
+// restartReplaced restarts the running local cluster when its binary was
+// replaced on disk (Cluster.Up does, and says so): after a package upgrade
+// the old server fails loading the new libraries.
+func (c *Config) restartReplaced(ctx context.Context) error {
+	if c.Cluster == nil || !c.URL.Local() {
+		return nil
+	}
+	if _, replaced := c.Cluster.Replaced(); !replaced {
+		return nil
+	}
+	_, err := c.Cluster.Up(ctx, c.URL.Port())
+	return err
+}
+
+// warnReplaced is restartReplaced for the targets that change nothing.
+func (c *Config) warnReplaced() {
+	if c.Cluster == nil || !c.URL.Local() {
+		return
+	}
+	if why, replaced := c.Cluster.Replaced(); replaced {
+		c.warnf("the local PostgreSQL is stale: %s; `mage db:up` restarts it", why)
+	}
 }
 
 // Up starts the local cluster (initialising it on first use), creates the

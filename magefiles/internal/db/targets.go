@@ -39,6 +39,7 @@ func (c *Config) guard(op string, u pgurl.URL, db string) error {
 // Check connects with a short timeout and prints the server version, the
 // database, the migration version and the pending count. It starts nothing.
 func (c *Config) Check(ctx context.Context) error {
+	c.warnReplaced()
 	u := c.Effective()
 	conn, err := pg.Connect(ctx, u, c.connectTimeout())
 	if err != nil {
@@ -371,6 +372,7 @@ func (c *Config) Force(ctx context.Context, version string) error {
 // It only reads: a missing server or database is reported with the target
 // that makes it.
 func (c *Config) Status(ctx context.Context) error {
+	c.warnReplaced()
 	u := c.Effective()
 	conn, err := pg.Connect(ctx, u, c.connectTimeout())
 	if err != nil {

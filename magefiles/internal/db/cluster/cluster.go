@@ -88,26 +88,67 @@ func (c *Cluster) Exists() bool {
 // Running reports whether the server is up, and its port, from
 // postmaster.pid (pid alive and its socket present).
 func (c *Cluster) Running() (port int, ok bool) {
+	pm, ok := c.postmaster()
+	if !ok {
+		return 0, false
+	}
+	if _, err := os.Stat(filepath.Join(c.SocketDir(), ".s.PGSQL."+strconv.Itoa(pm.port))); err != nil {
+		return 0, false
+	}
+	return pm.port, true
+}
+
+// postmasterInfo is what postmaster.pid says about a live server.
+type postmasterInfo struct {
+	pid, port int
+	started   time.Time
+}
+
+// postmaster reads postmaster.pid (pid, data directory, start time, port,
+// …) and checks the pid is alive.
+func (c *Cluster) postmaster() (postmasterInfo, bool) {
 	b, err := os.ReadFile(filepath.Join(c.DataDir(), "postmaster.pid"))
 	if err != nil {
-		return 0, false
+		return postmasterInfo{}, false
 	}
 	lines := strings.Split(string(b), "\n")
 	if len(lines) < 4 {
-		return 0, false
+		return postmasterInfo{}, false
 	}
 	pid, err1 := strconv.Atoi(strings.TrimSpace(lines[0]))
-	port, err2 := strconv.Atoi(strings.TrimSpace(lines[3]))
-	if err1 != nil || err2 != nil || pid <= 0 {
-		return 0, false
+	started, err2 := strconv.ParseInt(strings.TrimSpace(lines[2]), 10, 64)
+	port, err3 := strconv.Atoi(strings.TrimSpace(lines[3]))
+	if err1 != nil || err2 != nil || err3 != nil || pid <= 0 {
+		return postmasterInfo{}, false
 	}
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
-		return 0, false
+		return postmasterInfo{}, false
 	}
-	if _, err := os.Stat(filepath.Join(c.SocketDir(), ".s.PGSQL."+strconv.Itoa(port))); err != nil {
-		return 0, false
+	return postmasterInfo{pid: pid, port: port, started: time.Unix(started, 0)}, true
+}
+
+// Replaced reports whether the running server's binary was replaced on
+// disk after it started, and how. A package upgrade does that: the old
+// server then loads the new version's libraries (plpgsql.so: "undefined
+// symbol"). It reads /proc/<pid>/exe, so it checks nothing where there is
+// no /proc.
+func (c *Cluster) Replaced() (string, bool) {
+	pm, ok := c.postmaster()
+	if !ok {
+		return "", false
 	}
-	return port, true
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(pm.pid) + "/exe")
+	if err != nil {
+		return "", false
+	}
+	if path, deleted := strings.CutSuffix(exe, " (deleted)"); deleted {
+		return fmt.Sprintf("%s was replaced on disk after the server (pid %d) started", path, pm.pid), true
+	}
+	// rewritten in place: newer than the start (whole seconds, as recorded)
+	if st, err := os.Stat(exe); err == nil && st.ModTime().Truncate(time.Second).After(pm.started) {
+		return fmt.Sprintf("%s changed on disk after the server (pid %d) started", exe, pm.pid), true
+	}
+	return "", false
 }
 
 // RecordedPort is the port the cluster last started on (0 if none).
@@ -234,7 +275,9 @@ func (c *Cluster) prepare(o *owner) error {
 // port it runs on, also recorded in Dir/port.
 func (c *Cluster) Up(ctx context.Context, port int) (int, error) {
 	if p, ok := c.Running(); ok {
-		return p, c.closeRunning(ctx)
+		if _, replaced := c.Replaced(); !replaced {
+			return p, c.closeRunning(ctx)
+		}
 	}
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return 0, err
@@ -244,8 +287,16 @@ func (c *Cluster) Up(ctx context.Context, port int) (int, error) {
 		return 0, err
 	}
 	defer unlock()
-	if p, ok := c.Running(); ok { // another process started it while we waited
-		return p, nil
+	if p, ok := c.Running(); ok {
+		why, replaced := c.Replaced()
+		if !replaced { // another process started (or restarted) it while we waited
+			return p, nil
+		}
+		c.Run.Infof("restarting the local PostgreSQL: %s (a throwaway dev cluster; an upgrade does this)", why)
+		if err := c.stop(ctx); err != nil {
+			return 0, err
+		}
+		port = p
 	}
 	b, err := c.bins("initdb", "pg_ctl")
 	if err != nil {
@@ -480,19 +531,24 @@ func (c *Cluster) Down(ctx context.Context) (bool, error) {
 	if _, ok := c.Running(); !ok {
 		return false, nil
 	}
+	return true, c.stop(ctx)
+}
+
+// stop stops the server; the caller holds the lock.
+func (c *Cluster) stop(ctx context.Context) error {
 	b, err := c.bins("pg_ctl")
 	if err != nil {
-		return true, err
+		return err
 	}
 	o, err := c.owner()
 	if err != nil {
-		return true, err
+		return err
 	}
 	argv := o.argv(b[0], "-D", c.DataDir(), "-m", "fast", "-w", "-t", "60", "-s", "stop")
 	if err := c.Run.Run(ctx, run.Cmd{Argv: argv, Dir: c.Dir}); err != nil {
-		return true, fail.Wrap(fail.Failed, err, "could not stop PostgreSQL in %s", c.DataDir())
+		return fail.Wrap(fail.Failed, err, "could not stop PostgreSQL in %s", c.DataDir())
 	}
-	return true, nil
+	return nil
 }
 
 // Destroy stops the server and deletes Dir.

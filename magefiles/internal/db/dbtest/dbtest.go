@@ -158,6 +158,23 @@ func sweep(ctx context.Context) {
 	}
 }
 
+// LeaveAsFound notes whether the cluster in dir runs now. The function it
+// returns stops that cluster if it runs then but did not before (targets
+// a test runs may start it), and says whether it did: the tests leave a
+// developer's running cluster alone and nothing of their own behind.
+func LeaveAsFound(dir string) func() (stopped bool, err error) {
+	c := &cluster.Cluster{Dir: dir, Run: Runner()}
+	_, wasRunning := c.Running()
+	return func() (bool, error) {
+		if wasRunning {
+			return false, nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return c.Down(ctx)
+	}
+}
+
 var seq atomic.Int64
 
 // NewDB creates an empty database owned by User and drops it when the test
