@@ -2,7 +2,7 @@ module github.com/tasker-systems/tasker-build
 
 go 1.25.0
 
-tool github.com/magefile/mage
+tool github.com/tasker-systems/tasker-build/magefiles/cmd/mage
 
 require (
 	github.com/golang-migrate/migrate/v4 v4.19.1
@@ -10,6 +10,7 @@ require (
 	github.com/joho/godotenv v1.5.1
 	github.com/magefile/mage v1.17.2
 	github.com/rhysd/actionlint v1.7.12
+	golang.org/x/sys v0.42.0
 )
 
 require (
@@ -27,6 +28,5 @@ require (
 	github.com/robfig/cron/v3 v3.0.1 // indirect
 	go.yaml.in/yaml/v4 v4.0.0-rc.3 // indirect
 	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/sys v0.42.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )
