@@ -189,7 +189,7 @@ func (c *Config) migrations() (*source.Dir, error) {
 		if len(d.Ignored) > 0 {
 			ignored = fmt.Sprintf(" (%d .sql file(s) match no %s migration name, e.g. %s: %s)", len(d.Ignored), layout, source.Example(layout), strings.Join(d.Ignored, ", "))
 		}
-		return nil, fail.New(fail.Config, "there are no migrations in %s%s; add one with `mage db:new <name>`, or set %s", c.show(d.Path), ignored, EnvMigrationsDir)
+		return nil, fail.New(fail.Config, "there are no migrations in %s%s; add one with `mage db:new <name>` and run `mage db:migrate`, or set %s", c.show(d.Path), ignored, EnvMigrationsDir)
 	}
 	return d, nil
 }
