@@ -166,14 +166,7 @@ func TestLocalClusterLifecycle(t *testing.T) {
 	}
 	defer taken.Close()
 	port := taken.Addr().(*net.TCPAddr).Port
-	base, err := os.MkdirTemp(dbtest.BaseDir(), "tasker-dbtest-lc-") // not t.TempDir: its parent is 0700, postgres could not reach it
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(base, 0o755)
-	t.Cleanup(func() { os.RemoveAll(base) })
-	cl := &cluster.Cluster{Dir: filepath.Join(base, "pg"), Run: dbtest.Runner()}
-	t.Cleanup(func() { cl.Destroy(context.Background()) })
+	cl, _ := dbtest.NewCluster(t)
 	u := url.URL{Scheme: "postgresql", User: url.UserPassword("app_user", "Anoth3r-Pw"), Host: "localhost:" + strconv.Itoa(port), Path: "/app_db"}
 	log, out := &dbtest.Log{}, &bytes.Buffer{}
 	c := &Config{URL: pgurl.MustParse(u.String()), TaskerEnv: "test", MigrationsDir: dbtest.WriteDir(t, schema),
@@ -374,14 +367,7 @@ func TestParseVersion(t *testing.T) {
 // Parallel targets that all find no server start one cluster between them.
 func TestConcurrentEnsureFromNothing(t *testing.T) {
 	ctx := context.Background()
-	base, err := os.MkdirTemp(dbtest.BaseDir(), "tasker-dbtest-cc-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(base, 0o755)
-	t.Cleanup(func() { os.RemoveAll(base) })
-	cl := &cluster.Cluster{Dir: filepath.Join(base, "pg"), Run: dbtest.Runner()}
-	t.Cleanup(func() { cl.Destroy(context.Background()) })
+	cl, _ := dbtest.NewCluster(t)
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
@@ -665,14 +651,7 @@ func TestMissingExtensionAdvice(t *testing.T) {
 // LeaveAsFound stops a cluster the tests started, and only that.
 func TestLeaveAsFound(t *testing.T) {
 	ctx := context.Background()
-	base, err := os.MkdirTemp(dbtest.BaseDir(), "tasker-dbtest-laf-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(base, 0o755)
-	t.Cleanup(func() { os.RemoveAll(base) })
-	cl := &cluster.Cluster{Dir: filepath.Join(base, "pg"), Run: dbtest.Runner()}
-	t.Cleanup(func() { cl.Destroy(context.Background()) })
+	cl, _ := dbtest.NewCluster(t)
 	restore := dbtest.LeaveAsFound(cl.Dir)
 	if _, err := cl.Up(ctx, 0); err != nil {
 		t.Fatal(err)

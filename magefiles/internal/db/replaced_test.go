@@ -35,12 +35,7 @@ func TestReplacedServerIsRestarted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := os.MkdirTemp(dbtest.BaseDir(), "tasker-dbtest-rp-") // the postgres user must reach it
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(base, 0o755)
-	t.Cleanup(func() { os.RemoveAll(base) })
+	cl, base := dbtest.NewCluster(t)
 	// a private copy of the server binaries (pg_ctl starts the postgres
 	// next to it), so the test can replace one; not in a "bin" directory,
 	// which postgres would take for a relocated installation
@@ -53,8 +48,7 @@ func TestReplacedServerIsRestarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := &testkit.SyncBuffer{}
-	cl := &cluster.Cluster{Dir: filepath.Join(base, "pg"), PathEnv: bin, Run: run.New(run.Options{Stdout: out, Stderr: out, Env: os.Environ()})}
-	t.Cleanup(func() { cl.Destroy(context.Background()) })
+	cl.PathEnv, cl.Run = bin, run.New(run.Options{Stdout: out, Stderr: out, Env: os.Environ()})
 	u := url.URL{Scheme: "postgresql", User: url.UserPassword("rp", "Rp-pw1"), Host: "127.0.0.1:" + strconv.Itoa(testkit.FreePort(t)), Path: "/rp_db"}
 	log := &dbtest.Log{}
 	c := &Config{URL: pgurl.MustParse(u.String()), TaskerEnv: "test", MigrationsDir: dbtest.WriteDir(t, schema), Cluster: cl, Log: log, Out: io.Discard}

@@ -158,6 +158,27 @@ func sweep(ctx context.Context) {
 	}
 }
 
+// NewCluster is a cluster, not started, in a fresh directory the server's
+// OS user can reach (t.TempDir's parent is 0700 to it), destroyed and
+// removed when the test ends. base is the directory's parent, for files the
+// server must read.
+func NewCluster(t testing.TB) (c *cluster.Cluster, base string) {
+	t.Helper()
+	base, err := os.MkdirTemp(BaseDir(), "tasker-dbtest-cl-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c = &cluster.Cluster{Dir: filepath.Join(base, "pg"), Run: Runner()}
+	t.Cleanup(func() {
+		_ = c.Destroy(context.Background())
+		os.RemoveAll(base)
+	})
+	return c, base
+}
+
 // LeaveAsFound notes whether the cluster in dir runs now. The function it
 // returns stops that cluster if it runs then but did not before (targets
 // a test runs may start it), and says whether it did: the tests leave a
