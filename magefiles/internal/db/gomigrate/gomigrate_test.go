@@ -127,6 +127,24 @@ func TestLockTimeout(t *testing.T) {
 	}
 }
 
+// Ctrl-C while waiting for the lock ends the wait at once, saying so.
+func TestInterruptWhileWaitingForTheLock(t *testing.T) {
+	u := srv.NewDB(t)
+	m := newMigrator(t, u, threeFiles)
+	m.LockTimeout = time.Minute
+	holder := dbtest.Connect(t, u.WithDatabase("postgres"))
+	if _, err := holder.Exec(context.Background(), "SELECT pg_advisory_lock($1)", pg.DatabaseKey(u.Database())); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := m.Up(ctx)
+	if err == nil || !strings.Contains(err.Error(), "interrupted while waiting for the lock on database "+u.Database()+"; nothing was changed") || time.Since(start) > 5*time.Second {
+		t.Fatalf("after %s: %v", time.Since(start), err)
+	}
+}
+
 // golang-migrate's own lock, held by something outside mage, is reported
 // instead of hanging forever inside WithInstance.
 func TestForeignMigrateLock(t *testing.T) {

@@ -110,6 +110,9 @@ func Acquire(ctx context.Context, conn *pgx.Conn, name string, key int64, timeou
 		}
 		return nil, fail.New(fail.Failed, "%s; another run holds it: wait for it to finish and retry", msg)
 	}
+	if err != nil && ctx.Err() != nil { // Ctrl-C: the wait was cancelled on the server
+		return nil, fail.Wrap(fail.Failed, ctx.Err(), "interrupted while waiting for the %s; nothing was changed", name)
+	}
 	if err != nil {
 		return nil, err
 	}
