@@ -89,6 +89,9 @@ func compile(root string, inv mage.Invocation) (string, error) {
 		name += ".exe" // Windows will not replace a binary that is running: overlap there only while sources are unchanged
 	}
 	inv.CompileOut = filepath.Join(root, binDir, "build", name)
+	// Always hand the build to go build: with MAGEFILE_HASHFAST mage would
+	// otherwise run an existing binary itself, and we would run it again.
+	inv.Force = true
 	inv.Stdout, inv.Stderr, inv.Stdin = os.Stdout, os.Stderr, os.Stdin
 	if mage.Invoke(inv) != 0 {
 		return "", errCompile // mage has printed why

@@ -173,6 +173,13 @@ func TestExitCodesPassThrough(t *testing.T) {
 	t.Run("timeout flag", func(t *testing.T) {
 		mage(t, dir, nil, "-t", "1ns", "env").expect(t, 1, "context deadline exceeded")
 	})
+	t.Run("targets run once with MAGEFILE_HASHFAST", func(t *testing.T) {
+		res := mage(t, dir, []string{"MAGEFILE_HASHFAST=1"}, "env")
+		res.expect(t, 0, "TASKER_ENV")
+		if n := strings.Count(res.stdout, "TASKER_ENV"); n != 1 {
+			t.Errorf("env ran %d times:\n%s", n, res.stdout)
+		}
+	})
 	t.Run("help for an unknown target", func(t *testing.T) {
 		mage(t, dir, nil, "-h", "nope").expect(t, 2, `Unknown target: "nope"`)
 	})
