@@ -70,7 +70,7 @@ impl std::error::Error for PoolError {}
 /// requests cannot exhaust the server. Creating it never touches the
 /// network, so a service can start (and report itself unhealthy) while the
 /// database is down, and it recovers by itself when the server comes back:
-/// a connection that failed, or idled past [`CHECK_AFTER_IDLE`] and no
+/// a connection that failed, or idled past `CHECK_AFTER_IDLE` and no
 /// longer answers, is dropped instead of reused. (The synchronous client
 /// never notices on its own that its server went away: `is_closed` stays
 /// false.)
@@ -173,7 +173,7 @@ impl Pool {
 
     /// Checks the database answers `SELECT 1`, retrying once on a fresh
     /// connection (an idle one may have been cut by a server restart). The
-    /// result is reused for [`PING_MAX_AGE`], and concurrent callers share
+    /// result is reused for `PING_MAX_AGE`, and concurrent callers share
     /// one check.
     pub fn ping(&self) -> Result<(), String> {
         let mut last = self.last_ping.lock().unwrap_or_else(|p| p.into_inner());

@@ -241,7 +241,7 @@ func (in *Installer) system(ctx context.Context, r *run.Runner, ts []Tool) error
 			in.updated = true
 		}
 		argv := append(prefix, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq",
-			"--no-install-recommends", "-o", "DPkg::Lock::Timeout=120")
+			"--no-install-recommends", "-o", "DPkg::Lock::Timeout=120", "-o", "Dpkg::Use-Pty=0")
 		if err := in.run(ctx, r, append(argv, pkgs...)...); err != nil {
 			return fail.Wrap(fail.MissingTool, err, "apt-get install %s failed", strings.Join(pkgs, " "))
 		}
