@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -110,6 +112,20 @@ func (st *ownStack) waitHealthy(t *testing.T, limit time.Duration, after string)
 	return time.Since(begin)
 }
 
+// postmaster is the pid of the stack's own cluster (postmaster.pid's first line).
+func (st *ownStack) postmaster(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(st.pgDir, "data", "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
 // The services survive PostgreSQL going away: while it is down /health
 // says so (503); once it is back, health recovers within seconds and a task
 // submitted then completes.
@@ -120,6 +136,11 @@ func TestServicesReconnectAfterPostgresRestarts(t *testing.T) {
 		up   string
 	}{
 		{"db:down then db:up", func(t *testing.T, st *ownStack) { st.mage(t, "db:down").expect(t, 0) }, "db:up"},
+		{"kill -9 of the postmaster then db:setup", func(t *testing.T, st *ownStack) {
+			if err := syscall.Kill(st.postmaster(t), syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+		}, "db:setup"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := newOwnStack(t)

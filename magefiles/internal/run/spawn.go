@@ -169,6 +169,24 @@ func GroupAliveSince(pgid int, ticks uint64) bool {
 	return false
 }
 
+// UsersOf lists the live processes whose working directory is dir (a
+// database server's processes run in its data directory). Where /proc is
+// missing it cannot tell and lists none.
+func UsersOf(dir string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if cwd, err := os.Readlink("/proc/" + e.Name() + "/cwd"); err == nil && cwd == dir && Alive(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 // StartTicks returns when pid started, in clock ticks since boot (Linux
 // /proc/<pid>/stat). With the pid it identifies a process: a reused pid has
 // a different start time. ok is false where it is unknown.

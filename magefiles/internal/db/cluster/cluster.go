@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -121,10 +122,54 @@ func (c *Cluster) postmaster() (postmasterInfo, bool) {
 	if err1 != nil || err2 != nil || err3 != nil || pid <= 0 {
 		return postmasterInfo{}, false
 	}
-	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+	if !run.Alive(pid) { // a zombie counts as dead: a killed postmaster may not be reaped yet
 		return postmasterInfo{}, false
 	}
 	return postmasterInfo{pid: pid, port: port, started: time.Unix(started, 0)}, true
+}
+
+// staleWait bounds how long clearStaleLock waits for the dead server's
+// processes to notice and exit.
+const staleWait = 10 * time.Second
+
+// clearStaleLock removes the lock files of a server that died without
+// removing them (kill -9 of the postmaster), once none of its processes is
+// left in the data directory. PostgreSQL itself refuses to start while the
+// recorded pid exists, and a killed postmaster nobody has reaped yet (a
+// container whose init does not reap) is a zombie that still exists.
+func (c *Cluster) clearStaleLock(ctx context.Context) error {
+	pidFile := filepath.Join(c.DataDir(), "postmaster.pid")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return nil // no lock: nothing to clear
+	}
+	lines := strings.Split(string(b), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(lines[0]))
+	if run.Alive(pid) {
+		return nil // a live server (or a foreign process): PostgreSQL decides
+	}
+	deadline := time.Now().Add(staleWait)
+	for users := run.UsersOf(c.DataDir()); len(users) > 0; users = run.UsersOf(c.DataDir()) {
+		if time.Now().After(deadline) {
+			return fail.New(fail.Failed, "PostgreSQL in %s died, but its processes %v are still running there; stop them before starting it again", c.DataDir(), users)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	c.Run.Infof("the local PostgreSQL (pid %d) died without cleaning up; removing its stale lock files", pid)
+	stale := []string{pidFile}
+	if len(lines) > 3 {
+		stale = append(stale, filepath.Join(c.SocketDir(), ".s.PGSQL."+strings.TrimSpace(lines[3])+".lock"))
+	}
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Replaced reports whether the running server's binary was replaced on
@@ -340,6 +385,9 @@ func (c *Cluster) Up(ctx context.Context, port int) (int, error) {
 		return 0, err
 	}
 	if _, err := c.writeAccess(o); err != nil {
+		return 0, err
+	}
+	if err := c.clearStaleLock(ctx); err != nil {
 		return 0, err
 	}
 	os.Remove(c.LogFile()) // keep only this start's log: its tail goes into errors
