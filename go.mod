@@ -1,17 +1,17 @@
 module github.com/tasker-systems/tasker-build
 
-go 1.25.0
+go 1.26.0
 
 tool github.com/tasker-systems/tasker-build/magefiles/cmd/mage
 
 require (
+	github.com/gofrs/flock v0.13.2
 	github.com/golang-migrate/migrate/v4 v4.19.1
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/joho/godotenv v1.5.1
 	github.com/magefile/mage v1.17.2
 	github.com/mattn/go-shellwords v1.0.12
 	github.com/rhysd/actionlint v1.7.12
-	golang.org/x/sys v0.42.0
 )
 
 require (
@@ -26,5 +26,6 @@ require (
 	github.com/robfig/cron/v3 v3.0.1 // indirect
 	go.yaml.in/yaml/v4 v4.0.0-rc.3 // indirect
 	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/debug"
 
+	"github.com/gofrs/flock"
 	"github.com/magefile/mage/mage"
 )
 
@@ -163,13 +164,9 @@ func lock(dir string) (unlock func(), err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "mage.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
+	l := flock.New(filepath.Join(dir, "mage.lock"))
+	if err := l.Lock(); err != nil {
+		return nil, fmt.Errorf("locking %s: %w", l.Path(), err)
 	}
-	if err := lockFile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", f.Name(), err)
-	}
-	return func() { f.Close() }, nil
+	return func() { _ = l.Close() }, nil
 }

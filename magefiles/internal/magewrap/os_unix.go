@@ -6,17 +6,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
-
-func lockFile(f *os.File) error {
-	for {
-		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != unix.EINTR {
-			return err
-		}
-	}
-}
 
 // run replaces this process with the compiled magefiles, so signals and the
 // exit code are exactly theirs.

@@ -8,13 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-
-	"golang.org/x/sys/windows"
 )
-
-func lockFile(f *os.File) error {
-	return windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, new(windows.Overlapped))
-}
 
 // run starts the compiled magefiles as a child (Windows has no exec) and
 // passes its exit code on. Ctrl-C reaches both processes: like mage, this one

@@ -23,6 +23,13 @@ const portReleaseWait = 3 * time.Second
 // another process is left alone. Nothing to stop is a success. In dry-run
 // mode it only says what it would stop.
 func (s *Supervisor) Stop(ctx context.Context, names ...string) error {
+	if !s.R.DryRun() {
+		unlock, err := s.exclusive(ctx, "services:stop")
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	recs, missing, err := s.records(names)
 	for _, name := range missing {
 		s.R.Infof("%s is not running", name)

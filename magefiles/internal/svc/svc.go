@@ -96,6 +96,11 @@ func (s *Supervisor) Start(ctx context.Context, specs []Spec) error {
 		}
 		return nil
 	}
+	unlock, err := s.exclusive(ctx, "services:start")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := s.preflight(specs); err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func (h *harness) assertClean(ports ...int) {
 			h.t.Errorf("port still bound: %v", err)
 		}
 	}
-	if files, _ := filepath.Glob(filepath.Join(h.s.RunDir, "*")); len(files) > 0 {
+	if files, _ := filepath.Glob(filepath.Join(h.s.RunDir, "*.json")); len(files) > 0 {
 		h.t.Errorf("pid files left: %v", files)
 	}
 }
@@ -450,4 +450,43 @@ func TestDryRunStartsNothing(t *testing.T) {
 	if _, err := readRecord(h.s.pidPath("a")); err != nil || !run.Alive(victim.Process.Pid) || !strings.Contains(out.String(), "[dry-run] would stop a") {
 		t.Errorf("dry-run Stop acted (pid file: %v, alive: %v):\n%s", err, run.Alive(victim.Process.Pid), out)
 	}
+}
+
+// Two starts at once in one checkout (two terminals): one starts the
+// services, the other waits for it and then finds them running; a stop
+// afterwards leaves no process and no bound port. (Both used to exit 0, the
+// loser deleting the winner's pid files and leaving its services orphaned.)
+func TestConcurrentStartsOneWins(t *testing.T) {
+	h := newHarness(t)
+	ports := []int{testkit.FreePort(t), testkit.FreePort(t)}
+	specs := func() []Spec {
+		b := h.spec("b", ports[1])
+		b.After = []string{"a"}
+		return []Spec{h.spec("a", ports[0]), b}
+	}
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- h.s.Start(context.Background(), specs()) }()
+	}
+	var failures []error
+	for range 2 {
+		if err := <-errs; err != nil {
+			failures = append(failures, err)
+		}
+	}
+	if len(failures) != 1 || !strings.Contains(failures[0].Error(), "is already running") {
+		t.Fatalf("want exactly one start refused as already running, got %v", failures)
+	}
+	if !strings.Contains(h.out.String(), "• waiting for ") {
+		t.Errorf("the second start did not say what it waited for:\n%s", h.out)
+	}
+	for _, n := range []string{"a", "b"} {
+		if rec := h.record(n); identify(rec) != running {
+			t.Errorf("%s is not running after the starts: %+v", n, rec)
+		}
+	}
+	if err := h.s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.assertClean(ports...)
 }
