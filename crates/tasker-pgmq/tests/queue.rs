@@ -207,6 +207,10 @@ fn notifications_sent_before_waiting_are_not_lost() {
     for n in 0..3 {
         sender.send(&q, &json!(n)).unwrap();
     }
+    // The server delivers each send's NOTIFY to the listener's socket on its
+    // own schedule; let all three arrive, so the drain below is tested and
+    // not the delivery race (a straggler would wake the next wait).
+    std::thread::sleep(Duration::from_millis(200));
     // Sent while the listener was not waiting: still delivered.
     assert!(listener
         .wait_for_notify(&q, Duration::from_secs(5))
