@@ -5,6 +5,7 @@ go 1.26.0
 tool github.com/tasker-systems/tasker-build/magefiles/cmd/mage
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/gofrs/flock v0.13.2
 	github.com/golang-migrate/migrate/v4 v4.19.1
 	github.com/jackc/pgx/v5 v5.12.0

@@ -129,6 +129,31 @@ func TestJUnitPathFollowsTheStoreDir(t *testing.T) {
 	}
 }
 
+// nextest accepts any TOML spelling of the setting; so does the build
+// (a line regex rejected single quotes and inline tables with exit 5).
+func TestJUnitPathReadsAnyTOMLSpelling(t *testing.T) {
+	for name, src := range map[string]string{
+		"single quotes": "[profile.ci.junit]\npath = 'junit.xml'\n",
+		"inline table":  "[profile.ci]\njunit = { path = \"junit.xml\" }\n",
+		"dotted key":    "[profile.ci]\njunit.path = \"junit.xml\"\n",
+	} {
+		cfg := filepath.Join(t.TempDir(), "nextest.toml")
+		if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := JUnitPath(cfg, "/repo", "ci"); err != nil || got != "/repo/target/nextest/ci/junit.xml" {
+			t.Errorf("%s: got %q, %v", name, got, err)
+		}
+	}
+	cfg := filepath.Join(t.TempDir(), "nextest.toml")
+	if err := os.WriteFile(cfg, []byte("[profile.ci\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := JUnitPath(cfg, "/repo", "ci"); fail.Code(err) != fail.Config || !strings.Contains(err.Error(), cfg) {
+		t.Errorf("malformed TOML: %v, want exit 5 naming the file", err)
+	}
+}
+
 func TestRepositoryNextestConfigWritesJUnitForCI(t *testing.T) {
 	root, err := workspace.FindRoot(".")
 	if err != nil {

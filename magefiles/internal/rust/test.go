@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
+
 	"time"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 )
 
@@ -96,19 +97,27 @@ func (sc Scope) cargoTestArgs(p Profile) []string {
 // its store under the workspace root even when CARGO_TARGET_DIR is set. It
 // returns "" when the profile writes no report.
 func JUnitPath(configFile, root, profile string) (string, error) {
-	b, err := os.ReadFile(configFile)
-	if err != nil {
-		return "", err
+	var cfg struct {
+		Store struct {
+			Dir string `toml:"dir"`
+		} `toml:"store"`
+		Profile map[string]struct {
+			Junit struct {
+				Path string `toml:"path"`
+			} `toml:"junit"`
+		} `toml:"profile"`
 	}
-	toml := string(b)
-	rel := setting(toml, "profile."+profile+".junit", "path")
+	if _, err := toml.DecodeFile(configFile, &cfg); err != nil {
+		return "", fail.Wrap(fail.Config, err, "%s", configFile)
+	}
+	rel := cfg.Profile[profile].Junit.Path
 	if rel == "" {
 		return "", nil
 	}
 	if filepath.IsAbs(rel) {
 		return rel, nil
 	}
-	store := setting(toml, "store", "dir")
+	store := cfg.Store.Dir
 	if store == "" {
 		store = filepath.Join("target", "nextest")
 	}
@@ -116,27 +125,6 @@ func JUnitPath(configFile, root, profile string) (string, error) {
 		store = filepath.Join(root, store)
 	}
 	return filepath.Join(store, profile, rel), nil
-}
-
-var tomlString = regexp.MustCompile(`^([A-Za-z0-9_-]+)\s*=\s*"([^"]*)"`)
-
-// setting reads a string key from one [section] of a TOML file (enough for
-// nextest.toml's flat settings).
-func setting(toml, section, key string) string {
-	current := ""
-	for _, line := range strings.Split(toml, "\n") {
-		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "[") {
-			current = strings.Trim(line, "[] ")
-			continue
-		}
-		if current == section {
-			if m := tomlString.FindStringSubmatch(line); m != nil && m[1] == key {
-				return m[2]
-			}
-		}
-	}
-	return ""
 }
 
 // Run runs the scope's binary in the foreground until it exits or the
@@ -156,22 +144,22 @@ func (sc Scope) Run(release bool) run.Step {
 func (sc Scope) TestCi() run.Step {
 	inner := sc.Test(Profile{Name: "ci"})
 	return run.Step{Name: inner.Name, Heavy: true, Do: func(ctx context.Context, r *run.Runner) error {
-		junit, err := JUnitPath(sc.s.Paths.Abs(".config", "nextest.toml"), sc.s.Paths.Root, "ci")
+		report, err := JUnitPath(sc.s.Paths.Abs(".config", "nextest.toml"), sc.s.Paths.Root, "ci")
 		if err != nil {
 			return err
 		}
-		if junit == "" {
+		if report == "" {
 			return fail.New(fail.Config, ".config/nextest.toml: profile ci has no [profile.ci.junit] path; CI needs a JUnit report")
 		}
-		started := time.Now().Add(-time.Second)
+		started := time.Now()
 		err = inner.Do(ctx, r)
 		if r.DryRun() {
 			return err
 		}
-		if st, statErr := os.Stat(junit); statErr != nil || st.ModTime().Before(started) {
-			return errors.Join(err, fmt.Errorf("nextest did not write its JUnit report to %s; check [profile.ci.junit] in .config/nextest.toml", junit))
+		if stale := junit.Fresh(report, started); stale != nil {
+			return errors.Join(err, fmt.Errorf("%w; check [profile.ci.junit] in .config/nextest.toml", stale))
 		}
-		r.Infof("JUnit report: %s", junit)
+		r.Infof("JUnit report: %s", report)
 		return err
 	}}
 }
