@@ -10,6 +10,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/ci"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/gha"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/services"
@@ -69,7 +70,7 @@ func (CI) Matrix() error {
 	m := ci.Matrix(all)
 	fmt.Println(m)
 	if out := os.Getenv("GITHUB_OUTPUT"); out != "" {
-		return ci.WriteOutput(out, "matrix", m)
+		return gha.SetOutput(out, "matrix", m)
 	}
 	return nil
 }

@@ -1,7 +1,7 @@
-// Package annotate turns tool output into GitHub Actions workflow commands
-// (`::error file=…,line=…::message`), so failures show on the pull
-// request's diff: compiler diagnostics from cargo's JSON messages and
-// failed tests from JUnit reports.
+// Package annotate turns tool output into GitHub annotations (rendered by
+// package gha), so failures show on the pull request's diff: compiler
+// diagnostics from cargo's JSON messages and failed tests from JUnit
+// reports.
 package annotate
 
 import (
@@ -12,42 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/gha"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 )
-
-// Annotation is one workflow command.
-type Annotation struct {
-	Level   string // error, warning or notice
-	File    string // relative to the repository root
-	Line    int
-	Col     int
-	Title   string
-	Message string
-}
-
-// String renders the workflow command with GitHub's escaping.
-func (a Annotation) String() string {
-	props := []string{}
-	add := func(k, v string) {
-		if v != "" && v != "0" {
-			props = append(props, k+"="+escapeProperty(v))
-		}
-	}
-	add("file", a.File)
-	add("line", fmt.Sprint(a.Line))
-	add("col", fmt.Sprint(a.Col))
-	add("title", a.Title)
-	return "::" + a.Level + " " + strings.Join(props, ",") + "::" + escapeData(a.Message)
-}
-
-func escapeData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-func escapeProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
-}
 
 // cargoMessage is the part of a cargo JSON message we read.
 type cargoMessage struct {
@@ -72,7 +40,7 @@ type cargoMessage struct {
 // returns what to print for a person (the rendered diagnostic, or the line
 // itself when it is not JSON; nothing for other JSON messages) and the
 // annotation for an error or warning with a primary span.
-func FromCargo(line string) (show string, a *Annotation) {
+func FromCargo(line string) (show string, a *gha.Annotation) {
 	if !strings.HasPrefix(line, "{") {
 		return line, nil
 	}
@@ -96,7 +64,7 @@ func FromCargo(line string) (show string, a *Annotation) {
 		if d.Code != nil && d.Code.Code != "" {
 			title = d.Code.Code
 		}
-		return show, &Annotation{Level: d.Level, File: filepath.ToSlash(sp.File), Line: sp.Line, Col: sp.Col, Title: title, Message: d.Message}
+		return show, &gha.Annotation{Level: d.Level, File: filepath.ToSlash(sp.File), Line: sp.Line, Col: sp.Col, Title: title, Message: d.Message}
 	}
 	return show, nil
 }
@@ -155,8 +123,8 @@ func CargoCmd(c run.Cmd, github bool) run.Cmd {
 // directory the runner reported paths against (relative to the root);
 // absolute paths under root are made relative. zeroBased says the runner
 // counts lines from 0 (pytest); annotations count from 1.
-func Tests(cases []junit.Case, root, dir string, zeroBased bool) []Annotation {
-	var out []Annotation
+func Tests(cases []junit.Case, root, dir string, zeroBased bool) []gha.Annotation {
+	var out []gha.Annotation
 	for _, c := range cases {
 		if !c.Failed() {
 			continue
@@ -181,7 +149,7 @@ func Tests(cases []junit.Case, root, dir string, zeroBased bool) []Annotation {
 		if zeroBased && file != "" {
 			line++
 		}
-		out = append(out, Annotation{Level: "error", File: filepath.ToSlash(file), Line: line, Title: "test failed", Message: msg})
+		out = append(out, gha.Annotation{Level: "error", File: filepath.ToSlash(file), Line: line, Title: "test failed", Message: msg})
 	}
 	return out
 }

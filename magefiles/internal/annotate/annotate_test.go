@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/gha"
+
 	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 )
@@ -34,7 +36,7 @@ func TestFromCargo(t *testing.T) {
 }
 
 func TestEscaping(t *testing.T) {
-	a := Annotation{Level: "error", File: "a,b:c.rs", Line: 1, Message: "100% bad\nsecond line"}
+	a := gha.Annotation{Level: "error", File: "a,b:c.rs", Line: 1, Message: "100% bad\nsecond line"}
 	if got := a.String(); got != "::error file=a%2Cb%3Ac.rs,line=1::100%25 bad%0Asecond line" {
 		t.Fatal(got)
 	}

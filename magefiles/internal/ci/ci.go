@@ -6,9 +6,6 @@ package ci
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -60,16 +57,6 @@ func Matrix(all []lang.Pipeline) string {
 	}
 	b, _ := json.Marshal(m)
 	return string(b)
-}
-
-// WriteOutput appends name=value to the step outputs file ($GITHUB_OUTPUT).
-func WriteOutput(path, name, value string) error {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(f, "%s=%s\n", name, value)
-	return errors.Join(err, f.Close())
 }
 
 // Setup installs every area's toolchain pieces and dependencies

@@ -83,17 +83,3 @@ func TestMergeReportsLabelsByArea(t *testing.T) {
 		t.Fatalf("output: %s", out.String())
 	}
 }
-
-func TestWriteOutputAppends(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "out")
-	if err := os.WriteFile(p, []byte("a=1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteOutput(p, "matrix", `{"include":[]}`); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(p)
-	if string(b) != "a=1\nmatrix={\"include\":[]}\n" {
-		t.Fatalf("%q", b)
-	}
-}

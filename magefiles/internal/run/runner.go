@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/gha"
 )
 
 // Runner runs commands and steps. A Runner is safe for concurrent use; steps
@@ -73,7 +74,7 @@ func (r *Runner) Infof(format string, args ...any) { r.line("•", format, args.
 // Warnf prints a warning line on stderr (a GitHub warning annotation in Actions).
 func (r *Runner) Warnf(format string, args ...any) {
 	if r.o.GitHub {
-		r.printf("::warning::%s\n", r.o.Redact(fmt.Sprintf(format, args...)))
+		r.printf("%s\n", gha.Warning(r.o.Redact(fmt.Sprintf(format, args...))))
 		return
 	}
 	r.line("!", "warning: "+format, args...)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/gha"
 )
 
 // Serial runs steps one after another and stops at the first failure; the
@@ -129,13 +130,13 @@ func (r *Runner) runStep(ctx context.Context, seq int, s Step, out, errw io.Writ
 	}
 	group := r.o.GitHub && r.depth == 0
 	if group {
-		child.printf("::group::%s\n", s.Name)
+		child.printf("%s\n", gha.Group(s.Name))
 	}
 	start := time.Now()
 	err := s.Do(ctx, &child)
 	took := time.Since(start)
 	if group {
-		child.printf("::endgroup::\n")
+		child.printf("%s\n", gha.EndGroup())
 	}
 	res := Result{Name: s.Name, Status: Passed, Duration: took, Err: err, Depth: r.depth}
 	var skip *SkipError

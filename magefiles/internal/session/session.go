@@ -12,6 +12,7 @@ import (
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/gha"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
@@ -128,23 +129,11 @@ func (s *S) Finish(title string, err error) error {
 	took := time.Since(s.Start)
 	s.Run.Summary(os.Stderr, took)
 	if path := s.Env.Get("GITHUB_STEP_SUMMARY"); path != "" && env.Bool(s.Env, "GITHUB_ACTIONS") {
-		if werr := appendFile(path, s.Run.Markdown(title, took)); werr != nil {
+		if werr := gha.AppendSummary(path, s.Run.Markdown(title, took)); werr != nil {
 			s.Run.Warnf("could not write the step summary to %s: %v", path, werr)
 		}
 	}
 	return err
-}
-
-func appendFile(path, text string) error {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString(text); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // On returns a copy of the session whose runner is r: Go work inside a step
