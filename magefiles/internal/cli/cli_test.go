@@ -1,8 +1,7 @@
 package cli
 
 import (
-	"bytes"
-	"errors"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
 
@@ -53,17 +53,10 @@ type result struct {
 // invoke runs the compiled mage in dir with env layered over the test's environment.
 func invoke(t testing.TB, dir string, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(mage, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := result{stdout: stdout.String(), stderr: stderr.String()}
-	var xe *exec.ExitError
-	if errors.As(err, &xe) {
-		res.code = xe.ExitCode()
-	} else if err != nil {
+	var res result
+	var err error
+	res.code, res.stdout, res.stderr, err = testkit.Exec(context.Background(), dir, env, append([]string{mage}, args...)...)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return res

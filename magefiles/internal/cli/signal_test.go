@@ -39,16 +39,7 @@ func TestInterruptStopsAForegroundService(t *testing.T) {
 	if !waitFor(3*time.Minute, func() bool { return dial(port) }) {
 		t.Fatalf("service never listened on %d:\n%s", port, out.String())
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("mage did not exit after SIGINT:\n%s", out.String())
-	}
+	interrupt(t, cmd, &out)
 	if dial(port) {
 		t.Errorf("port %d still bound after Ctrl-C", port)
 	}
@@ -58,6 +49,22 @@ func TestInterruptStopsAForegroundService(t *testing.T) {
 			_ = syscall.Kill(p, syscall.SIGKILL)
 		}
 		t.Fatalf("orphaned %s: pids %v", bin, pids)
+	}
+}
+
+// interrupt sends SIGINT (Ctrl-C) to mage and waits for it to exit, at
+// most 20 s.
+func interrupt(t *testing.T, cmd *exec.Cmd, out *bytes.Buffer) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("mage did not exit after SIGINT:\n%s", out.String())
 	}
 }
 

@@ -1,9 +1,7 @@
 package magewrap_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
 
@@ -61,17 +60,10 @@ type result struct {
 func mage(t *testing.T, dir string, env []string, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, wrapper, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := result{stdout: stdout.String(), stderr: stderr.String()}
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		res.code = exit.ExitCode()
-	} else if err != nil {
+	var res result
+	var err error
+	res.code, res.stdout, res.stderr, err = testkit.Exec(ctx, dir, env, append([]string{wrapper}, args...)...)
+	if err != nil {
 		t.Error(err)
 	}
 	return res

@@ -3,6 +3,8 @@ package testkit
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -64,4 +66,21 @@ func ScratchDir() string {
 		return "/dev/shm"
 	}
 	return os.TempDir()
+}
+
+// Exec runs argv in dir with env layered over the test's environment and
+// returns its exit code and output. err is set only when it could not run
+// (not for a non-zero exit).
+func Exec(ctx context.Context, dir string, env []string, argv ...string) (code int, stdout, stderr string, err error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out, errw bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errw
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), out.String(), errw.String(), nil
+	}
+	return 0, out.String(), errw.String(), err
 }
