@@ -29,6 +29,7 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
 )
 
 // User and Password are the role tests connect as. The password has
@@ -71,10 +72,7 @@ func BaseDir() string {
 	if d := os.Getenv("TASKER_TEST_PGDIR"); d != "" {
 		return d
 	}
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() && st.Mode().Perm() == 0o777 {
-		return "/dev/shm"
-	}
-	return os.TempDir()
+	return testkit.ScratchDir()
 }
 
 // Start starts a cluster and creates User as a superuser.
