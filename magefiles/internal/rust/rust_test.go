@@ -3,15 +3,20 @@ package rust
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
 
@@ -170,3 +175,68 @@ func TestRepositoryNextestConfigWritesJUnitForCI(t *testing.T) {
 
 // wsArgs is the workspace selection: every member but the language workers' extensions.
 const wsArgs = "--workspace --exclude tasker-worker-python --exclude tasker-worker-ruby --exclude tasker-worker-typescript"
+
+// The test binaries are built once into a nextest archive; the shards run
+// from it on their own (as CI's parallel jobs do, each on its own machine)
+// and together run exactly the tests an unsharded run does, none twice.
+func TestShardsFromAnArchiveCoverTheRunOnce(t *testing.T) {
+	testkit.NeedTool(t, "cargo")
+	root, err := workspace.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := func(vars ...string) *session.S {
+		e, err := env.Load(t.TempDir(), append(os.Environ(), vars...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return session.New(root, e, run.Options{Stdout: io.Discard, Stderr: io.Discard})
+	}
+	// runCi runs rust:testCi with vars and returns the test cases its JUnit lists.
+	runCi := func(vars ...string) []string {
+		t.Helper()
+		s := session(vars...)
+		if err := s.Run.Serial(context.Background(), Workspace(s).TestCi()); err != nil {
+			t.Fatalf("rust:testCi %v: %v", vars, err)
+		}
+		path, _ := JUnitPath(filepath.Join(root, ".config", "nextest.toml"), root, "ci")
+		report, err := junit.Read(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range report.Cases() {
+			ids = append(ids, c.ID())
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	s := session()
+	if _, err := toolchain.LookPath(s.PATH(), "cargo-nextest"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("cargo-nextest is not installed (CI=true: tests must not skip); `go tool mage setup` installs it")
+		}
+		t.Skip("cargo-nextest is not installed: `go tool mage setup` installs it")
+	}
+	if err := s.Run.Serial(context.Background(), Workspace(s).Archive()); err != nil {
+		t.Fatalf("archiving the tests: %v", err)
+	}
+	archive := "TASKER_TEST_ARCHIVE=" + Workspace(s).ArchivePath()
+	all := runCi()
+	var shards []string
+	for _, k := range []string{"1/2", "2/2"} {
+		part := runCi(archive, "TASKER_SHARD="+k)
+		if len(part) == 0 || len(part) == len(all) {
+			t.Errorf("shard %s ran %d of %d tests", k, len(part), len(all))
+		}
+		shards = append(shards, part...)
+	}
+	slices.Sort(shards)
+	if !slices.Equal(shards, all) {
+		t.Fatalf("the shards ran %d tests, the whole run %d; they differ (or one ran twice)", len(shards), len(all))
+	}
+	bad := session("TASKER_SHARD=3/2")
+	if err := bad.Run.Serial(context.Background(), Workspace(bad).TestCi()); fail.Code(err) != fail.Config || !strings.Contains(err.Error(), "TASKER_SHARD") {
+		t.Errorf("TASKER_SHARD=3/2: %v, want exit 5 naming it", err)
+	}
+}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"time"
 
@@ -39,10 +42,14 @@ func (sc Scope) Test(p Profile) run.Step {
 		if err := sc.s.Need(ctx, r, "", "cargo"); err != nil {
 			return err
 		}
-		args := append(sc.nextestArgs(p), sc.s.TestArgs...)
+		dist, err := sc.distribution()
+		if err != nil {
+			return err
+		}
+		args := append(sc.nextestArgs(p, dist), sc.s.TestArgs...)
 		if missing := sc.s.Need(ctx, r, "", "cargo-nextest"); missing != nil {
-			if p.Name == "ci" {
-				return missing // JUnit needs nextest
+			if p.Name == "ci" || dist != (distribution{}) {
+				return missing // JUnit, shards and archives need nextest
 			}
 			r.Warnf("%v; falling back to `cargo test`", missing)
 			args = append(sc.cargoTestArgs(p), sc.s.TestArgs...)
@@ -58,9 +65,12 @@ func (sc Scope) Test(p Profile) run.Step {
 // leave them out and E2E runs select only them (a nextest filterset).
 const e2ePackage = "tasker-e2e"
 
-func (sc Scope) nextestArgs(p Profile) []string {
+func (sc Scope) nextestArgs(p Profile, d distribution) []string {
 	args := append([]string{"cargo", "nextest"}, sc.with("run")...)
-	if p.E2E {
+	switch {
+	case d.archive != "": // the archive holds what was selected when it was built
+		args = []string{"cargo", "nextest", "run", "--archive-file", d.archive, "--workspace-remap", sc.s.Paths.Root}
+	case p.E2E:
 		args = []string{"cargo", "nextest", "run", "-p", e2ePackage}
 	}
 	if p.Name != "" {
@@ -72,7 +82,60 @@ func (sc Scope) nextestArgs(p Profile) []string {
 	case p.Integration:
 		args = append(args, "--run-ignored", "only", "-E", "not package("+e2ePackage+")")
 	}
+	if d.shard != "" {
+		args = append(args, "--partition", "slice:"+d.shard)
+	}
 	return args
+}
+
+// Environment variables that spread a test run over machines.
+const (
+	ShardEnv   = "TASKER_SHARD"        // "K/N": run the K-th of N slices of the tests
+	ArchiveEnv = "TASKER_TEST_ARCHIVE" // a nextest archive (ci:buildTests) to run instead of building
+)
+
+// distribution is where this run's tests come from and which of them run.
+type distribution struct{ shard, archive string }
+
+// distribution reads ShardEnv and ArchiveEnv (exit 5 when malformed or
+// missing).
+func (sc Scope) distribution() (distribution, error) {
+	d := distribution{shard: sc.s.Env.Get(ShardEnv), archive: sc.s.Env.Get(ArchiveEnv)}
+	if d.shard != "" {
+		k, n, ok := strings.Cut(d.shard, "/")
+		ki, err1 := strconv.Atoi(k)
+		ni, err2 := strconv.Atoi(n)
+		if !ok || err1 != nil || err2 != nil || ki < 1 || ki > ni {
+			return d, fail.New(fail.Config, "%s=%q: want K/N with 1 <= K <= N, e.g. 1/4", ShardEnv, d.shard)
+		}
+	}
+	if d.archive != "" {
+		if !filepath.IsAbs(d.archive) {
+			d.archive = sc.s.Paths.Abs(d.archive)
+		}
+		if _, err := os.Stat(d.archive); err != nil {
+			return d, fail.New(fail.Config, "%s=%s: no such archive; build it with `mage ci:buildTests`", ArchiveEnv, d.archive)
+		}
+	}
+	return d, nil
+}
+
+// ArchivePath is where Archive writes the test archive.
+func (sc Scope) ArchivePath() string { return sc.s.TargetDir("nextest", "tests.tar.zst") }
+
+// Archive builds the scope's test binaries once and packs them with
+// nextest (`cargo nextest archive`), so other machines can run slices of
+// them (ShardEnv, ArchiveEnv) without compiling.
+func (sc Scope) Archive() run.Step {
+	step := sc.cargo("archiveTests", []string{"cargo-nextest"}, append([]string{"nextest"}, sc.with("archive", "--archive-file", sc.ArchivePath())...)...)
+	archive := step.Do
+	step.Do = func(ctx context.Context, r *run.Runner) error {
+		if err := os.MkdirAll(filepath.Dir(sc.ArchivePath()), 0o755); err != nil { // nextest does not create it
+			return err
+		}
+		return archive(ctx, r)
+	}
+	return step
 }
 
 // cargoTestArgs is the fallback: the same tests nextest would run (no doc
