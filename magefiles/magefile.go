@@ -18,13 +18,10 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/python"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/ruby"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/rust"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/typescript"
 )
 
 // Aliases are the short forms engineers type most.
@@ -34,9 +31,6 @@ var Aliases = map[string]interface{}{
 	"f": Fix,
 	"b": Build,
 }
-
-// workers are the language workers; a new one plugs in here.
-var workers = []lang.Worker{python.Worker{}, ruby.Worker{}, typescript.Worker{}}
 
 // all are the areas the root aggregates and CI fan out to.
 var all = append([]lang.Pipeline{rust.Area{}}, lang.AsAreas(workers)...)

@@ -84,6 +84,10 @@ func testWith(p rust.Profile) func(rust.Scope) run.Step {
 	return func(sc rust.Scope) run.Step { return sc.Test(p) }
 }
 
+func runWith(release bool) func(rust.Scope) run.Step {
+	return func(sc rust.Scope) run.Step { return sc.Run(release) }
+}
+
 // ws runs one workspace-wide step.
 func ws(ctx context.Context, step func(rust.Scope) run.Step) error {
 	return wsAll(ctx, func(sc rust.Scope) []run.Step { return []run.Step{step(sc)} })
@@ -95,6 +99,8 @@ func wsAll(ctx context.Context, plan func(rust.Scope) []run.Step) error {
 }
 
 // crate runs steps for one crate (unknown names exit 5 with the valid list).
+// The crates' namespaces are generated (zz_generated_targets.go, from
+// magefiles/cmd/gen) and call it.
 func crate(ctx context.Context, name string, step func(rust.Scope) run.Step) error {
 	return crateAll(ctx, name, func(sc rust.Scope) []run.Step { return []run.Step{step(sc)} })
 }

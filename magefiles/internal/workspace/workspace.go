@@ -59,7 +59,7 @@ func declares(gomod, module string) bool {
 	return false
 }
 
-// Crate is one member of the Cargo workspace.
+// Crate is one member of the Cargo workspace that has a namespace of its own.
 type Crate struct {
 	Key     string // the mage namespace and the name targets accept: "pgmq"
 	Package string // the Cargo package: "tasker-pgmq"
@@ -67,21 +67,16 @@ type Crate struct {
 	Service string // the service it runs, if it is a binary ("" for libraries)
 }
 
+// Crates lists those members, by directory. `go generate` fills it from
+// `cargo metadata` (zz_generated_crates.go, see magefiles/cmd/gen); it is
+// declared here so the generator still builds when that file is missing.
+var Crates []Crate
+
 // Service is a long-running HTTP process with a /health endpoint.
 type Service struct {
 	Name    string // "orchestration"
 	PortEnv string // "ORCHESTRATION_PORT"
 	Port    int    // default port
-}
-
-// Crates lists the Rust workspace members, in dependency order.
-var Crates = []Crate{
-	{Key: "shared", Package: "tasker-shared", Dir: "crates/tasker-shared"},
-	{Key: "pgmq", Package: "tasker-pgmq", Dir: "crates/tasker-pgmq"},
-	{Key: "client", Package: "tasker-client", Dir: "crates/tasker-client"},
-	{Key: "worker", Package: "tasker-worker", Dir: "crates/tasker-worker"},
-	{Key: "orchestration", Package: "tasker-orchestration", Dir: "crates/tasker-orchestration", Service: "orchestration"},
-	{Key: "rustWorker", Package: "tasker-worker-rust", Dir: "workers/rust", Service: "rust-worker"},
 }
 
 // Extension is a language worker's native extension crate. It is a
@@ -98,7 +93,10 @@ type Extension struct {
 	Bin []string
 }
 
-// Extensions lists the language workers' native extension crates.
+// Extensions lists the language workers, one row each: the worker's key
+// (its area, its namespace and the package magefiles/internal/<key> whose
+// Worker implements lang.Worker) and its native crate, which `go generate`
+// checks against `cargo metadata`.
 var Extensions = []Extension{
 	{Worker: "python", Package: "tasker-worker-python", Dir: "workers/python", Lib: "tasker_worker_py",
 		Bin: []string{"workers/python/.venv/bin"}},
