@@ -208,9 +208,8 @@ func (c *Config) migrator(u pgurl.URL) (applier, *source.Dir, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	logf := func(format string, a ...any) { c.infof(format, a...) }
 	cmd := func(t string) string { return "mage " + t }
-	opts := migrator.Options{URL: u, Dir: d, LockTimeout: c.LockTimeout, Logf: logf, Show: c.show, Cmd: cmd}
+	opts := migrator.Options{URL: u, Dir: d, LockTimeout: c.LockTimeout, Logf: c.infof, Warnf: c.warnf, Show: c.show, Cmd: cmd}
 	if d.Layout == source.SQLx {
 		return &sqlxmig.Migrator{Options: opts}, d, nil
 	}

@@ -9,10 +9,11 @@ import (
 	"testing"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/dbtest"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/sqlxmig"
 )
 
 // commandRe finds the recovery commands a message prints.
-var commandRe = regexp.MustCompile("mage (db:[a-zA-Z]+)(?: (-?[0-9]+|<name>))?|DELETE FROM _sqlx_migrations WHERE version = [0-9]+")
+var commandRe = regexp.MustCompile(`mage (db:[a-zA-Z]+)(?: (-?[0-9]+|<name>))?|DELETE FROM \S*_sqlx_migrations\S* WHERE version = [0-9]+|INSERT INTO \S+ SELECT \* FROM \S+ WHERE [^;]*;|DROP TABLE "[^"]+"\."[^"]+";`)
 
 // follow runs every recovery command msg prints, in order, as the target
 // (or the SQL) would: the advice is tested by taking it.
@@ -71,6 +72,29 @@ func TestPrintedRecoveriesWork(t *testing.T) {
 		{name: "sqlx row marked failed", files: sqlxFiles,
 			setup: func(t *testing.T, c *Config) {
 				dbtest.Connect(t, c.URL).Exec(ctx, "UPDATE _sqlx_migrations SET success = false WHERE version = 20240102000000; DELETE FROM items")
+			},
+			fail: func(c *Config) error { return c.Migrate(ctx) }},
+		{name: "sqlx history copy recording a version", files: sqlxFiles,
+			setup: func(t *testing.T, c *Config) {
+				// a tool whose search_path started at schema tool applied the third file there
+				body := "INSERT INTO items VALUES (3, 'elsewhere');\n"
+				os.WriteFile(filepath.Join(c.MigrationsDir, "20240103000000_more.sql"), []byte(body), 0o644)
+				conn := dbtest.Connect(t, c.URL)
+				if _, err := conn.Exec(ctx, "CREATE SCHEMA tool; CREATE TABLE tool._sqlx_migrations (LIKE public._sqlx_migrations INCLUDING ALL); "+body); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := conn.Exec(ctx, "INSERT INTO tool._sqlx_migrations VALUES (20240103000000, 'more', now(), true, $1, 1)", sqlxmig.Checksum([]byte(body))); err != nil {
+					t.Fatal(err)
+				}
+			},
+			fail: func(c *Config) error { return c.Migrate(ctx) }},
+		{name: "migrate version table copy ahead", files: schema,
+			setup: func(t *testing.T, c *Config) {
+				body := "INSERT INTO items VALUES (3, 'elsewhere');\n"
+				os.WriteFile(filepath.Join(c.MigrationsDir, "0003_more.up.sql"), []byte(body), 0o644)
+				if _, err := dbtest.Connect(t, c.URL).Exec(ctx, "CREATE SCHEMA tool; CREATE TABLE tool.schema_migrations (version bigint not null primary key, dirty boolean not null); INSERT INTO tool.schema_migrations VALUES (3, false); "+body); err != nil {
+					t.Fatal(err)
+				}
 			},
 			fail: func(c *Config) error { return c.Migrate(ctx) }},
 		{name: "applied version without a file", files: schema,

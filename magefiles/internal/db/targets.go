@@ -69,6 +69,9 @@ func (c *Config) status(ctx context.Context, u pgurl.URL, conn *pgx.Conn) (sourc
 		return source.Status{}, nil, nil, err
 	}
 	st, err := m.Status(ctx, conn)
+	for _, w := range st.Warnings {
+		c.warnf("%s", u.Scrub(w))
+	}
 	return st, d, m, u.ScrubErr(err)
 }
 

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/golang-migrate/migrate/v4/database"
 	"github.com/jackc/pgx/v5"
@@ -35,53 +36,55 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 )
 
-// Schema and Table locate golang-migrate's version table. The schema is
-// pinned: golang-migrate defaults to current_schema(), which moves once a
-// migration creates a schema named like the role ("$user" comes first in
-// the search_path): the next run would not find its table and re-apply
-// everything.
-const (
-	Schema = "public"
-	Table  = "schema_migrations"
-)
-
-var qualified = pgx.Identifier{Schema, Table}.Sanitize()
+// Table is golang-migrate's version table. Its schema is found, not
+// assumed (migrator.FindHistory): golang-migrate's CLI uses
+// current_schema(), which moves once a migration creates a schema named
+// like the role ("$user" comes first in the search_path), so the build
+// system keeps the one table where it was first created (public by
+// default) and names it schema-qualified.
+const Table = "schema_migrations"
 
 // Migrator applies Dir to the database at URL.
 type Migrator struct{ migrator.Options }
 
-// tool is golang-migrate: its lock id for the database and this table.
-var tool = migrator.Tool{Lock: "golang-migrate lock", Key: func(db string) int64 {
-	id, _ := database.GenerateAdvisoryLockId(db, Schema, Table)
+// tool is golang-migrate: its table, and its lock id for the database and
+// the table's schema.
+var tool = migrator.Tool{Name: "golang-migrate's CLI", Table: Table, Marker: "dirty", Lock: "golang-migrate lock",
+	Key: func(db, schema string) int64 { return LockKey(db, schema) }}
+
+// LockKey is golang-migrate's advisory lock id for its table in schema of
+// database db.
+func LockKey(db, schema string) int64 {
+	id, _ := database.GenerateAdvisoryLockId(db, schema, Table)
 	key, _ := strconv.ParseInt(id, 10, 64)
 	return key
-}}
+}
 
 // Up applies every pending migration and returns those it applied.
 func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
-	conn, done, err := m.Open(ctx, tool)
+	conn, h, done, err := m.Open(ctx, tool)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	at, dirty, err := State(ctx, conn)
+	st, elsewhere, err := m.status(ctx, conn, h)
 	if err != nil {
 		return nil, m.URL.ScrubErr(err)
 	}
-	if dirty {
+	at := st.Version
+	if st.Dirty {
 		return nil, m.dirtyError(at)
 	}
 	if _, ok := m.Dir.Find(at); at >= 0 && !ok {
 		return nil, fail.New(fail.Failed, "%s is at version %d, which has no file in %s (golang-migrate refuses this too); restore the file, or run %s on a dev database",
 			m.URL.Addr(), at, m.Dir.Path, m.Command("db:reset"))
 	}
-	var pending []source.Migration
-	for _, x := range m.Dir.Migrations {
-		if x.Version > at {
-			pending = append(pending, x)
-		}
+	if err := m.RecordedElsewhere(h, elsewhere, m.forceFix(h, elsewhere)); err != nil {
+		return nil, err
 	}
+	pending := st.Pending
 	if len(pending) == 0 {
+		m.Warn(st.Warnings)
 		return nil, nil
 	}
 	var files []string
@@ -91,7 +94,7 @@ func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
 	if err := m.CheckFiles(files...); err != nil {
 		return nil, err
 	}
-	if err := ensureTable(ctx, conn); err != nil {
+	if err := ensureTable(ctx, conn, h); err != nil {
 		return nil, m.URL.ScrubErr(err)
 	}
 	var applied []source.Migration
@@ -104,9 +107,9 @@ func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
 		err = migrator.Apply(ctx, conn, migrator.Step{
 			SQL:    body,
 			NoTx:   source.NoTransaction(body),
-			Record: func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, x.Version, false) },
-			Mark:   func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, x.Version, true) },
-			Unmark: func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, prev, false) },
+			Record: func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, h, x.Version, false) },
+			Mark:   func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, h, x.Version, true) },
+			Unmark: func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, h, prev, false) },
 		})
 		if err != nil {
 			return applied, m.failure(x.Up, body, err, at, m.Command("db:migrate"))
@@ -115,7 +118,25 @@ func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
 		applied = append(applied, x)
 		at = x.Version
 	}
+	// the files may have created the schema that traps other tools
+	if after, err := migrator.FindHistory(context.WithoutCancel(ctx), conn, tool); err == nil {
+		m.Warn(after.Warnings(tool.Name, m.URL.Addr()))
+	}
 	return applied, nil
+}
+
+// forceFix is the fix for versions only other copies of h record: the
+// build system's table takes the highest of them.
+func (m *Migrator) forceFix(h migrator.History, elsewhere map[int64]string) string {
+	top := int64(-1)
+	for v := range elsewhere {
+		top = max(top, v)
+	}
+	var drop []string
+	for _, s := range h.Copies {
+		drop = append(drop, "DROP TABLE "+h.In(s)+";")
+	}
+	return fmt.Sprintf("record them in %s with %s and drop the copies (%s)", h.Name(), m.Command("db:force "+forceArg(top)), strings.Join(drop, " "))
 }
 
 // failure reports a file that did not run to the end; the database is at
@@ -181,12 +202,12 @@ func forceArg(v int64) string { return strconv.FormatInt(v, 10) }
 // transaction with the version. It refuses (exit 4) when that migration
 // has no down file.
 func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
-	conn, done, err := m.Open(ctx, tool)
+	conn, h, done, err := m.Open(ctx, tool)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer done()
-	from, dirty, err := State(ctx, conn)
+	from, dirty, err := State(ctx, conn, h)
 	if err != nil {
 		return 0, 0, m.URL.ScrubErr(err)
 	}
@@ -214,9 +235,9 @@ func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
 	err = migrator.Apply(ctx, conn, migrator.Step{
 		SQL:    body,
 		NoTx:   source.NoTransaction(body),
-		Record: func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, to, false) },
-		Mark:   func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, to, true) },
-		Unmark: func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, from, false) },
+		Record: func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, h, to, false) },
+		Mark:   func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, h, to, true) },
+		Unmark: func(ctx context.Context, q pg.Querier) error { return setVersion(ctx, q, h, from, false) },
 	})
 	if err != nil {
 		return from, from, m.failure(x.Down, body, err, from, m.Command("db:rollback"))
@@ -231,47 +252,49 @@ func (m *Migrator) Force(ctx context.Context, v int64) error {
 	if _, ok := m.Dir.Find(v); !ok && v != -1 {
 		return fail.New(fail.Config, "version %d is not in %s; use one of its versions, or -1 for none", v, m.Dir.Path)
 	}
-	conn, done, err := m.Open(ctx, tool)
+	conn, h, done, err := m.Open(ctx, tool)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if err := ensureTable(ctx, conn); err != nil {
+	if err := ensureTable(ctx, conn, h); err != nil {
 		return m.URL.ScrubErr(err)
 	}
-	return m.URL.ScrubErr(setVersion(ctx, conn, v, false))
+	return m.URL.ScrubErr(setVersion(ctx, conn, h, v, false))
 }
 
 // ensureTable creates the version table as golang-migrate does.
-func ensureTable(ctx context.Context, conn *pgx.Conn) error {
-	_, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+qualified+` (version bigint not null primary key, dirty boolean not null)`)
+func ensureTable(ctx context.Context, conn *pgx.Conn, h migrator.History) error {
+	_, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+h.Name()+` (version bigint not null primary key, dirty boolean not null)`)
 	return err
 }
 
 // setVersion replaces the version row as golang-migrate does (a dirty -1
 // is kept, an empty table means no version), atomically: inside the
 // caller's transaction it is a savepoint.
-func setVersion(ctx context.Context, q pg.Querier, v int64, dirty bool) error {
+func setVersion(ctx context.Context, q pg.Querier, h migrator.History, v int64, dirty bool) error {
 	return pgx.BeginFunc(ctx, q, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `TRUNCATE `+qualified); err != nil {
+		if _, err := tx.Exec(ctx, `TRUNCATE `+h.Name()); err != nil {
 			return err
 		}
 		if v < 0 && !dirty {
 			return nil
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO `+qualified+` (version, dirty) VALUES ($1, $2)`, v, dirty)
+		_, err := tx.Exec(ctx, `INSERT INTO `+h.Name()+` (version, dirty) VALUES ($1, $2)`, v, dirty)
 		return err
 	})
 }
 
-// State reads the version table directly (no locks, so it never waits).
-func State(ctx context.Context, conn *pgx.Conn) (version int64, dirty bool, err error) {
-	var exists bool
-	err = conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, qualified).Scan(&exists)
-	if err != nil || !exists {
-		return -1, false, err
+// State reads the version table h directly (no locks, so it never waits).
+func State(ctx context.Context, conn *pgx.Conn, h migrator.History) (version int64, dirty bool, err error) {
+	return stateOf(ctx, conn, h.Exists, h.Name())
+}
+
+func stateOf(ctx context.Context, conn *pgx.Conn, exists bool, table string) (version int64, dirty bool, err error) {
+	if !exists {
+		return -1, false, nil
 	}
-	err = conn.QueryRow(ctx, `SELECT version, dirty FROM `+qualified+` LIMIT 1`).Scan(&version, &dirty)
+	err = conn.QueryRow(ctx, `SELECT version, dirty FROM `+table+` LIMIT 1`).Scan(&version, &dirty)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return -1, false, nil
 	}
@@ -280,11 +303,26 @@ func State(ctx context.Context, conn *pgx.Conn) (version int64, dirty bool, err 
 
 // Status compares the directory with the database.
 func (m *Migrator) Status(ctx context.Context, conn *pgx.Conn) (source.Status, error) {
-	st := source.Status{Layout: source.Migrate}
-	var err error
-	st.Version, st.Dirty, err = State(ctx, conn)
+	h, err := migrator.FindHistory(ctx, conn, tool)
 	if err != nil {
-		return st, err
+		return source.Status{Layout: source.Migrate, Version: -1}, err
+	}
+	st, elsewhere, err := m.status(ctx, conn, h)
+	if err == nil {
+		if e := m.RecordedElsewhere(h, elsewhere, ""); e != nil {
+			st.Warnings = append(st.Warnings, e.Error())
+		}
+	}
+	return st, err
+}
+
+// status compares the directory with the version table h; elsewhere are
+// the pending versions another copy of the table records as applied.
+func (m *Migrator) status(ctx context.Context, conn *pgx.Conn, h migrator.History) (st source.Status, elsewhere map[int64]string, err error) {
+	st = source.Status{Layout: source.Migrate, Table: h.Name(), Warnings: h.Warnings(tool.Name, m.URL.Addr())}
+	st.Version, st.Dirty, err = State(ctx, conn, h)
+	if err != nil {
+		return st, nil, err
 	}
 	for _, x := range m.Dir.Migrations {
 		if x.Version <= st.Version && !(st.Dirty && x.Version == st.Version) {
@@ -296,5 +334,17 @@ func (m *Migrator) Status(ctx context.Context, conn *pgx.Conn) (source.Status, e
 	if _, ok := m.Dir.Find(st.Version); st.Version >= 0 && !ok {
 		st.Missing = append(st.Missing, st.Version)
 	}
-	return st, nil
+	elsewhere = map[int64]string{}
+	for _, schema := range h.Copies {
+		v, dirty, err := stateOf(ctx, conn, true, h.In(schema))
+		if err != nil {
+			return st, nil, err
+		}
+		for _, x := range st.Pending {
+			if _, seen := elsewhere[x.Version]; !seen && (x.Version < v || (x.Version == v && !dirty)) {
+				elsewhere[x.Version] = schema
+			}
+		}
+	}
+	return st, elsewhere, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/dbtest"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/migrator"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pg"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
@@ -29,6 +30,15 @@ func TestMain(m *testing.M) { dbtest.Main(m, &srv) }
 func newMigrator(t *testing.T, u pgurl.URL, files map[string]string) *Migrator {
 	t.Helper()
 	return &Migrator{dbtest.Options(t, u, dbtest.WriteDir(t, files), source.Migrate)}
+}
+
+// stateNow is the version table's state, wherever the table is.
+func stateNow(ctx context.Context, conn *pgx.Conn) (int64, bool, error) {
+	h, err := migrator.FindHistory(ctx, conn, tool)
+	if err != nil {
+		return 0, false, err
+	}
+	return State(ctx, conn, h)
 }
 
 func count(t *testing.T, conn *pgx.Conn, q string) int {
@@ -81,7 +91,7 @@ func TestConcurrentUp(t *testing.T) {
 	if n := count(t, conn, "SELECT count(*) FROM applied_log"); n != 3 {
 		t.Errorf("applied_log has %d rows, want 3", n)
 	}
-	if v, dirty, err := State(context.Background(), conn); v != 3 || dirty || err != nil {
+	if v, dirty, err := stateNow(context.Background(), conn); v != 3 || dirty || err != nil {
 		t.Errorf("state = %d dirty=%v err=%v", v, dirty, err)
 	}
 	if n := count(t, conn, "SELECT twice(21)"); n != 42 {
@@ -151,7 +161,7 @@ func TestForeignMigrateLock(t *testing.T) {
 	u := srv.NewDB(t)
 	m := newMigrator(t, u, threeFiles)
 	holder := dbtest.Connect(t, u)
-	id, _ := database.GenerateAdvisoryLockId(u.Database(), Schema, Table)
+	id, _ := database.GenerateAdvisoryLockId(u.Database(), "public", Table)
 	if _, err := holder.Exec(context.Background(), "SELECT pg_advisory_lock($1::bigint)", id); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +209,7 @@ func TestFailingMigrationAndRecovery(t *testing.T) {
 	if n := count(t, conn, "SELECT count(*) FROM pg_tables WHERE tablename IN ('half_done', 'never')"); n != 0 {
 		t.Errorf("%d tables of the failed file exist; it should have been rolled back", n)
 	}
-	if v, dirty, _ := State(context.Background(), conn); v != 1 || dirty {
+	if v, dirty, _ := stateNow(context.Background(), conn); v != 1 || dirty {
 		t.Errorf("state = %d dirty=%v, want 1 clean", v, dirty)
 	}
 	// the fix it prints: correct the file, migrate
@@ -210,7 +220,7 @@ func TestFailingMigrationAndRecovery(t *testing.T) {
 	if _, err := m.Up(context.Background()); err != nil {
 		t.Fatalf("after the fix: %v", err)
 	}
-	if v, dirty, _ := State(context.Background(), conn); v != 2 || dirty {
+	if v, dirty, _ := stateNow(context.Background(), conn); v != 2 || dirty {
 		t.Errorf("state = %d dirty=%v, want 2 clean", v, dirty)
 	}
 }
@@ -235,7 +245,7 @@ func TestInterruptRollsBack(t *testing.T) {
 		t.Errorf("Up returned after %s", took)
 	}
 	conn := dbtest.Connect(t, u)
-	if v, dirty, _ := State(context.Background(), conn); v != 1 || dirty {
+	if v, dirty, _ := stateNow(context.Background(), conn); v != 1 || dirty {
 		t.Errorf("state = %d dirty=%v, want 1 clean", v, dirty)
 	}
 	if n := count(t, conn, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"); n != 0 {
@@ -291,7 +301,7 @@ func TestDirtyAdviceRecovers(t *testing.T) {
 			if _, err := m.Up(ctx); err != nil {
 				t.Fatalf("following %q: %v", forces[c.pick][0], err)
 			}
-			if v, dirty, _ := State(ctx, conn); v != 2 || dirty {
+			if v, dirty, _ := stateNow(ctx, conn); v != 2 || dirty {
 				t.Errorf("state = %d dirty=%v, want 2 clean", v, dirty)
 			}
 		})
@@ -315,7 +325,7 @@ func TestRollback(t *testing.T) {
 		t.Fatalf("err = %v (code %d)", err, fail.Code(err))
 	}
 	conn := dbtest.Connect(t, u)
-	if v, _, _ := State(context.Background(), conn); v != 2 {
+	if v, _, _ := stateNow(context.Background(), conn); v != 2 {
 		t.Fatalf("version moved to %d", v)
 	}
 	if err := m.Force(context.Background(), 1); err != nil { // pretend b was never applied

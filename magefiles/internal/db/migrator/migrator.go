@@ -21,6 +21,7 @@ type Options struct {
 	Dir         *source.Dir
 	LockTimeout time.Duration                 // default 30s
 	Logf        func(format string, a ...any) // progress lines; nil = quiet
+	Warnf       func(format string, a ...any) // warnings; nil = quiet
 	Show        func(path string) string      // how file paths appear in messages
 	Cmd         func(target string) string    // how a target is spelled in fixes
 }
@@ -29,6 +30,15 @@ type Options struct {
 func (o Options) Log(format string, a ...any) {
 	if o.Logf != nil {
 		o.Logf(format, a...)
+	}
+}
+
+// Warn prints each line as a warning when Warnf is set.
+func (o Options) Warn(lines []string) {
+	if o.Warnf != nil {
+		for _, l := range lines {
+			o.Warnf("%s", l)
+		}
 	}
 }
 

@@ -163,7 +163,7 @@ func (u URL) Redacted() string {
 	q := c.Query()
 	if q.Has("password") {
 		q.Set("password", placeholder)
-		c.RawQuery = q.Encode()
+		c.RawQuery = encode(q)
 	}
 	return strings.ReplaceAll(c.String(), placeholder, mask)
 }
@@ -291,7 +291,7 @@ func (u URL) WithDatabase(name string) URL {
 	q := c.Query()
 	if q.Has("dbname") {
 		q.Del("dbname")
-		c.RawQuery = q.Encode()
+		c.RawQuery = encode(q)
 	}
 	return derive(c)
 }
@@ -306,7 +306,7 @@ func (u URL) WithHostPort(host string, port int) URL {
 		q.Del("host")
 		q.Del("hostaddr")
 		q.Del("port")
-		c.RawQuery = q.Encode()
+		c.RawQuery = encode(q)
 	}
 	return derive(c)
 }
@@ -316,9 +316,15 @@ func (u URL) WithParam(key, value string) URL {
 	c := u.clone()
 	q := c.Query()
 	q.Set(key, value)
-	c.RawQuery = q.Encode()
+	c.RawQuery = encode(q)
 	return derive(c)
 }
+
+// encode is q as a URL query that libpq and pgx read back as it was: they
+// decode %XX only, so a space must not become '+' (url.Values.Encode's
+// form encoding), or options=-c search_path=x would reach the server as
+// "-c+search_path=x".
+func encode(q url.Values) string { return strings.ReplaceAll(q.Encode(), "+", "%20") }
 
 // driverString is u without golang-migrate's x-* parameters, which pgx
 // would send to the server as unknown settings.
@@ -333,7 +339,7 @@ func driverString(u *url.URL) string {
 		}
 	}
 	if changed {
-		c.RawQuery = q.Encode()
+		c.RawQuery = encode(q)
 	}
 	return c.String()
 }

@@ -144,3 +144,21 @@ func TestConfigUsesTheJudgedHosts(t *testing.T) {
 		t.Errorf("a hostaddr list: %v", err)
 	}
 }
+
+// A derived URL keeps a search_path option usable: libpq and pgx decode
+// only %XX, so a space re-encoded as '+' would reach the server as
+// "-c+search_path=public" (unrecognized configuration parameter).
+func TestDerivedURLsKeepOptions(t *testing.T) {
+	u := MustParse("postgresql://u:p@localhost:5432/db?options=-c%20search_path%3Dpublic")
+	for name, d := range map[string]URL{
+		"database":  u.WithDatabase("other"),
+		"host port": u.WithHostPort("127.0.0.1", 5433),
+		"param":     u.WithParam("sslmode", "disable"),
+		"new param": MustParse("postgresql://u:p@localhost/db").WithParam("options", "-c search_path=public"),
+	} {
+		cfg, err := d.Config()
+		if err != nil || cfg.RuntimeParams["options"] != "-c search_path=public" {
+			t.Errorf("%s: options %q (%v) in %s", name, cfg.RuntimeParams["options"], err, d.Redacted())
+		}
+	}
+}

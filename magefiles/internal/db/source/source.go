@@ -264,6 +264,7 @@ func (d *Dir) Hash() (string, error) {
 // Status is the directory compared with a database.
 type Status struct {
 	Layout  Layout
+	Table   string  // the history table, schema-qualified
 	Version int64   // highest applied version, -1 when none
 	Dirty   bool    // a failed migration left the version marked dirty (migrate layout) or a failed row (sqlx)
 	Failed  []int64 // sqlx rows marked success = false
@@ -271,6 +272,9 @@ type Status struct {
 	Pending []Migration
 	Drift   []Migration // applied, but the file changed since (sqlx layout: checksum differs)
 	Missing []int64     // applied versions with no file
+	// Warnings are about the history table: copies of it, or other tools
+	// that would not find it (see migrator.History).
+	Warnings []string
 }
 
 var nameRe = regexp.MustCompile(`[^a-z0-9]+`)

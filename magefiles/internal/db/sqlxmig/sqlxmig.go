@@ -37,7 +37,9 @@ import (
 // Table is sqlx's bookkeeping table.
 const Table = "_sqlx_migrations"
 
-// CreateTable is sqlx's DDL for Table (sqlx-postgres/src/migrate.rs).
+// CreateTable is sqlx's DDL for Table (sqlx-postgres/src/migrate.rs), which
+// sqlx runs unqualified; the build system runs it for a qualified name
+// (createTable).
 const CreateTable = `
 CREATE TABLE IF NOT EXISTS _sqlx_migrations (
     version BIGINT PRIMARY KEY,
@@ -47,6 +49,10 @@ CREATE TABLE IF NOT EXISTS _sqlx_migrations (
     checksum BYTEA NOT NULL,
     execution_time BIGINT NOT NULL
 );`
+
+func createTable(h migrator.History) string {
+	return strings.Replace(CreateTable, Table, h.Name(), 1)
+}
 
 // Checksum is sqlx's checksum of a migration file.
 func Checksum(b []byte) []byte { s := sha512.Sum384(b); return s[:] }
@@ -68,13 +74,12 @@ type Row struct {
 	ExecutionTime int64
 }
 
-// Rows reads _sqlx_migrations (nil when the table does not exist).
-func Rows(ctx context.Context, conn *pgx.Conn) ([]Row, error) {
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT to_regclass('_sqlx_migrations') IS NOT NULL`).Scan(&exists); err != nil || !exists {
-		return nil, err
+// Rows reads the history table h (nil when it does not exist).
+func Rows(ctx context.Context, conn *pgx.Conn, h migrator.History) ([]Row, error) {
+	if !h.Exists {
+		return nil, nil
 	}
-	rows, err := conn.Query(ctx, `SELECT version, description, success, checksum, execution_time FROM _sqlx_migrations ORDER BY version`)
+	rows, err := conn.Query(ctx, `SELECT version, description, success, checksum, execution_time FROM `+h.Name()+` ORDER BY version`)
 	if err != nil {
 		return nil, err
 	}
@@ -87,10 +92,26 @@ func Rows(ctx context.Context, conn *pgx.Conn) ([]Row, error) {
 
 // Status compares the directory with the database, checksums included.
 func (m *Migrator) Status(ctx context.Context, conn *pgx.Conn) (source.Status, error) {
-	st := source.Status{Layout: source.SQLx, Version: -1}
-	rows, err := Rows(ctx, conn)
+	h, err := migrator.FindHistory(ctx, conn, tool)
 	if err != nil {
-		return st, err
+		return source.Status{Layout: source.SQLx, Version: -1}, err
+	}
+	st, elsewhere, err := m.status(ctx, conn, h)
+	if err == nil {
+		if e := m.RecordedElsewhere(h, elsewhere, ""); e != nil {
+			st.Warnings = append(st.Warnings, e.Error())
+		}
+	}
+	return st, err
+}
+
+// status compares the directory with the history h; elsewhere are the
+// pending versions other copies of the table record as applied.
+func (m *Migrator) status(ctx context.Context, conn *pgx.Conn, h migrator.History) (st source.Status, elsewhere map[int64]string, err error) {
+	st = source.Status{Layout: source.SQLx, Version: -1, Table: h.Name(), Warnings: h.Warnings(tool.Name, m.URL.Addr())}
+	rows, err := Rows(ctx, conn, h)
+	if err != nil {
+		return st, nil, err
 	}
 	applied := map[int64]Row{}
 	for _, r := range rows {
@@ -115,13 +136,41 @@ func (m *Migrator) Status(ctx context.Context, conn *pgx.Conn) (source.Status, e
 		st.Applied = append(st.Applied, x)
 		body, err := m.Dir.Read(x.Up)
 		if err != nil {
-			return st, err
+			return st, nil, err
 		}
 		if !bytes.Equal(Checksum(body), r.Checksum) {
 			st.Drift = append(st.Drift, x)
 		}
 	}
-	return st, nil
+	elsewhere = map[int64]string{}
+	for _, schema := range h.Copies {
+		rows, err := conn.Query(ctx, `SELECT version FROM `+h.In(schema)+` WHERE success`)
+		if err != nil {
+			return st, nil, err
+		}
+		versions, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return st, nil, err
+		}
+		for _, v := range versions {
+			if r, ok := applied[v]; !ok || !r.Success {
+				if _, seen := elsewhere[v]; !seen {
+					elsewhere[v] = schema
+				}
+			}
+		}
+	}
+	return st, elsewhere, nil
+}
+
+// moveRows is the fix for versions recorded only in other copies of h.
+func moveRows(h migrator.History, elsewhere map[int64]string) string {
+	var fix []string
+	for _, schema := range h.Copies {
+		fix = append(fix, fmt.Sprintf("INSERT INTO %s SELECT * FROM %s WHERE success AND version NOT IN (SELECT version FROM %s); DROP TABLE %s;",
+			h.Name(), h.In(schema), h.Name(), h.In(schema)))
+	}
+	return "move their rows into " + h.Name() + " and drop the copies: " + strings.Join(fix, " ")
 }
 
 // DirtyAdvice is what to do about rows marked failed (sqlx before 0.7 wrote
@@ -132,7 +181,7 @@ func (m *Migrator) DirtyAdvice(st source.Status) string {
 		v = st.Failed[0]
 	}
 	return fmt.Sprintf("%s has version %d marked failed in %s (success = false): undo whatever of it was applied, then run DELETE FROM %s WHERE version = %d; and %s",
-		m.URL.Addr(), v, Table, Table, v, m.Command("db:migrate"))
+		m.URL.Addr(), v, st.Table, st.Table, v, m.Command("db:migrate"))
 }
 
 // check reports what sqlx itself would refuse: failed rows, applied
@@ -155,24 +204,29 @@ func (m *Migrator) check(st source.Status) error {
 	return nil
 }
 
-// tool is sqlx, whose lock `sqlx migrate run` takes.
-var tool = migrator.Tool{Lock: "sqlx migration lock", Key: LockKey}
+// tool is sqlx: its table, and the lock `sqlx migrate run` takes.
+var tool = migrator.Tool{Name: "sqlx-cli and sqlx::migrate!", Table: Table, Marker: "checksum",
+	Lock: "sqlx migration lock", Key: func(db, _ string) int64 { return LockKey(db) }}
 
 // Up applies every pending migration, in order, and returns those applied.
 func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
-	conn, done, err := m.Open(ctx, tool)
+	conn, h, done, err := m.Open(ctx, tool)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	st, err := m.Status(ctx, conn)
+	st, elsewhere, err := m.status(ctx, conn, h)
 	if err != nil {
 		return nil, m.URL.ScrubErr(err)
 	}
 	if err := m.check(st); err != nil {
 		return nil, err
 	}
+	if err := m.RecordedElsewhere(h, elsewhere, moveRows(h, elsewhere)); err != nil {
+		return nil, err
+	}
 	if len(st.Pending) == 0 {
+		m.Warn(st.Warnings)
 		return nil, nil
 	}
 	var files []string
@@ -182,24 +236,29 @@ func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
 	if err := m.CheckFiles(files...); err != nil {
 		return nil, err
 	}
-	if _, err := conn.Exec(ctx, CreateTable); err != nil {
+	if _, err := conn.Exec(ctx, createTable(h)); err != nil {
 		return nil, m.URL.ScrubErr(err)
 	}
+	h.Exists = true
 	var applied []source.Migration
 	for _, x := range st.Pending {
 		if err := ctx.Err(); err != nil {
 			return applied, err
 		}
-		if err := m.apply(ctx, conn, x); err != nil {
+		if err := m.apply(ctx, conn, h, x); err != nil {
 			return applied, err
 		}
 		m.Log("applied %s", x.Up)
 		applied = append(applied, x)
 	}
+	// the files may have created the schema that traps other tools
+	if after, err := migrator.FindHistory(context.WithoutCancel(ctx), conn, tool); err == nil {
+		m.Warn(after.Warnings(tool.Name, m.URL.Addr()))
+	}
 	return applied, nil
 }
 
-func (m *Migrator) apply(ctx context.Context, conn *pgx.Conn, x source.Migration) error {
+func (m *Migrator) apply(ctx context.Context, conn *pgx.Conn, h migrator.History, x source.Migration) error {
 	body, err := m.Dir.Read(x.Up)
 	if err != nil {
 		return err
@@ -207,7 +266,7 @@ func (m *Migrator) apply(ctx context.Context, conn *pgx.Conn, x source.Migration
 	noTx := source.NoTransaction(body)
 	start := time.Now()
 	err = migrator.Apply(ctx, conn, migrator.Step{SQL: body, NoTx: noTx,
-		Record: func(ctx context.Context, q pg.Querier) error { return m.insert(ctx, q, x, body) }})
+		Record: func(ctx context.Context, q pg.Querier) error { return insert(ctx, q, h, x, body) }})
 	switch {
 	case errors.Is(err, migrator.ErrInterrupted):
 		return fail.New(fail.Failed, "interrupted: %s was cancelled and rolled back, no row was written; run %s to apply it", m.File(x.Up), m.Command("db:migrate"))
@@ -221,12 +280,12 @@ func (m *Migrator) apply(ctx context.Context, conn *pgx.Conn, x source.Migration
 	}
 	// as sqlx does: the row says -1 until the file has committed
 	settle := context.WithoutCancel(ctx)
-	_, err = conn.Exec(settle, `UPDATE _sqlx_migrations SET execution_time = $1 WHERE version = $2`, time.Since(start).Nanoseconds(), x.Version)
+	_, err = conn.Exec(settle, `UPDATE `+h.Name()+` SET execution_time = $1 WHERE version = $2`, time.Since(start).Nanoseconds(), x.Version)
 	return m.URL.ScrubErr(err)
 }
 
-func (m *Migrator) insert(ctx context.Context, q pg.Querier, x source.Migration, body []byte) error {
-	_, err := q.Exec(ctx, `INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, $2, TRUE, $3, -1)`,
+func insert(ctx context.Context, q pg.Querier, h migrator.History, x source.Migration, body []byte) error {
+	_, err := q.Exec(ctx, `INSERT INTO `+h.Name()+` (version, description, success, checksum, execution_time) VALUES ($1, $2, TRUE, $3, -1)`,
 		x.Version, x.Description, Checksum(body))
 	return err
 }
@@ -234,12 +293,12 @@ func (m *Migrator) insert(ctx context.Context, q pg.Querier, x source.Migration,
 // Rollback reverts the latest applied migration with its .down.sql, like
 // `sqlx migrate revert`. It refuses (exit 4) for a simple migration (no down file).
 func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
-	conn, done, err := m.Open(ctx, tool)
+	conn, h, done, err := m.Open(ctx, tool)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer done()
-	st, err := m.Status(ctx, conn)
+	st, _, err := m.status(ctx, conn, h)
 	if err != nil {
 		return 0, 0, m.URL.ScrubErr(err)
 	}
@@ -261,7 +320,7 @@ func (m *Migrator) Rollback(ctx context.Context) (from, to int64, err error) {
 		return st.Version, st.Version, err
 	}
 	err = migrator.Apply(ctx, conn, migrator.Step{SQL: body, NoTx: source.NoTransaction(body), Record: func(ctx context.Context, q pg.Querier) error {
-		_, err := q.Exec(ctx, `DELETE FROM _sqlx_migrations WHERE version = $1`, x.Version)
+		_, err := q.Exec(ctx, `DELETE FROM `+h.Name()+` WHERE version = $1`, x.Version)
 		return err
 	}})
 	if errors.Is(err, migrator.ErrInterrupted) {
