@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"github.com/jackc/pgx/v5"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/guard"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/migrator"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pg"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
@@ -50,7 +52,7 @@ func (c *Config) Check(ctx context.Context) error {
 	if err != nil {
 		return u.ScrubErr(err)
 	}
-	st, _, _, err := c.status(ctx, u, conn)
+	st, d, _, err := c.status(ctx, u, conn)
 	if err != nil {
 		return err
 	}
@@ -59,7 +61,10 @@ func (c *Config) Check(ctx context.Context) error {
 	fmt.Fprintf(w, "database   %s\n", u.Database())
 	fmt.Fprintf(w, "migrations %s (%s layout)\n", describeVersion(st), st.Layout)
 	fmt.Fprintf(w, "pending    %d\n", len(st.Pending))
-	return statusProblem(st)
+	if st.Dirty {
+		return fail.New(fail.Failed, "the database is dirty: a migration failed; `mage db:status` shows which, and the fix")
+	}
+	return migrator.DriftError(st, u.Addr(), c.show(d.Path), func(n string) string { return c.show(d.File(n)) }, "mage db:reset", "")
 }
 
 // status reads the migration state of the database conn is connected to.
@@ -84,17 +89,6 @@ func describeVersion(st source.Status) string {
 		s += ", DIRTY"
 	}
 	return s
-}
-
-// statusProblem turns a dirty state or drift into an error for check.
-func statusProblem(st source.Status) error {
-	switch {
-	case st.Dirty:
-		return fail.New(fail.Failed, "the database is dirty: a migration failed; `mage db:status` shows which, and the fix")
-	case len(st.Drift) > 0:
-		return fail.New(fail.Failed, "%d applied migration(s) changed since they were applied; `mage db:status` lists them", len(st.Drift))
-	}
-	return nil
 }
 
 // Create creates DATABASE_URL's database if it is missing.
@@ -388,6 +382,12 @@ func (c *Config) Status(ctx context.Context) error {
 	}
 	w := tabwriter.NewWriter(c.out(), 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "%s: %s, %d pending (%s, %s layout)\n", u.Addr(), describeVersion(st), len(st.Pending), c.show(d.Path), st.Layout)
+	// one list in version order: applied (changed or not), missing, pending
+	type row struct {
+		v    int64
+		text string
+	}
+	var rows []row
 	drift := map[int64]bool{}
 	for _, x := range st.Drift {
 		drift[x.Version] = true
@@ -397,21 +397,28 @@ func (c *Config) Status(ctx context.Context) error {
 		if drift[x.Version] {
 			state = "applied, CHANGED since"
 		}
-		fmt.Fprintf(w, "  %d\t%s\t%s\t%s\n", x.Version, x.Name, state, downNote(x))
+		rows = append(rows, row{x.Version, fmt.Sprintf("  %d\t%s\t%s\t%s\n", x.Version, x.Name, state, downNote(x))})
+	}
+	for _, r := range st.Missing {
+		rows = append(rows, row{r.Version, fmt.Sprintf("  %d\t(no file)\tapplied, file missing\t%s\n", r.Version, r.Description)})
 	}
 	for _, x := range st.Pending {
 		state := "pending"
 		if st.Dirty && x.Version == st.Version {
 			state = "FAILED (dirty)"
 		}
-		fmt.Fprintf(w, "  %d\t%s\t%s\t%s\n", x.Version, x.Name, state, downNote(x))
+		rows = append(rows, row{x.Version, fmt.Sprintf("  %d\t%s\t%s\t%s\n", x.Version, x.Name, state, downNote(x))})
 	}
-	for _, v := range st.Missing {
-		fmt.Fprintf(w, "  %d\t(no file)\tapplied, file missing\t\n", v)
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].v < rows[j].v })
+	for _, r := range rows {
+		fmt.Fprint(w, r.text)
 	}
 	w.Flush()
 	if st.Dirty {
 		fmt.Fprintln(c.out(), "dirty: "+m.DirtyAdvice(st))
+	}
+	if migrator.Drifted(st) {
+		fmt.Fprintf(c.out(), "drift: %s; fix: %s\n", migrator.DriftSummary(st), migrator.DriftFix(c.show(d.Path), "mage db:reset"))
 	}
 	return nil
 }

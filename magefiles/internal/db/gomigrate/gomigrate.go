@@ -75,9 +75,8 @@ func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
 	if st.Dirty {
 		return nil, m.dirtyError(at)
 	}
-	if _, ok := m.Dir.Find(at); at >= 0 && !ok {
-		return nil, fail.New(fail.Failed, "%s is at version %d, which has no file in %s (golang-migrate refuses this too); restore the file, or run %s on a dev database",
-			m.URL.Addr(), at, m.Dir.Path, m.Command("db:reset"))
+	if err := m.Drift(st, "golang-migrate refuses to migrate too"); err != nil {
+		return nil, err
 	}
 	if err := m.RecordedElsewhere(h, elsewhere, m.forceFix(h, elsewhere)); err != nil {
 		return nil, err
@@ -332,7 +331,7 @@ func (m *Migrator) status(ctx context.Context, conn *pgx.Conn, h migrator.Histor
 		}
 	}
 	if _, ok := m.Dir.Find(st.Version); st.Version >= 0 && !ok {
-		st.Missing = append(st.Missing, st.Version)
+		st.Missing = append(st.Missing, source.Recorded{Version: st.Version})
 	}
 	elsewhere = map[int64]string{}
 	for _, schema := range h.Copies {

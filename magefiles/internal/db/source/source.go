@@ -271,10 +271,16 @@ type Status struct {
 	Applied []Migration
 	Pending []Migration
 	Drift   []Migration // applied, but the file changed since (sqlx layout: checksum differs)
-	Missing []int64     // applied versions with no file
+	Missing []Recorded  // applied versions with no file
 	// Warnings are about the history table: copies of it, or other tools
 	// that would not find it (see migrator.History).
 	Warnings []string
+}
+
+// Recorded is an applied version as the database records it.
+type Recorded struct {
+	Version     int64
+	Description string // sqlx's; "" in the migrate layout, which keeps none
 }
 
 var nameRe = regexp.MustCompile(`[^a-z0-9]+`)

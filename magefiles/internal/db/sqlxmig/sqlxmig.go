@@ -121,7 +121,7 @@ func (m *Migrator) status(ctx context.Context, conn *pgx.Conn, h migrator.Histor
 			st.Failed = append(st.Failed, r.Version)
 		}
 		if _, ok := m.Dir.Find(r.Version); !ok {
-			st.Missing = append(st.Missing, r.Version)
+			st.Missing = append(st.Missing, source.Recorded{Version: r.Version, Description: r.Description})
 		}
 		if r.Success {
 			st.Version = max(st.Version, r.Version)
@@ -190,18 +190,7 @@ func (m *Migrator) check(st source.Status) error {
 	if st.Dirty {
 		return fail.New(fail.Failed, "%s", m.DirtyAdvice(st))
 	}
-	if len(st.Missing) > 0 {
-		return fail.New(fail.Failed, "%s has applied migrations with no file in %s: %v (sqlx refuses this too); restore the files, or run %s on a dev database", m.URL.Addr(), m.Dir.Path, st.Missing, m.Command("db:reset"))
-	}
-	if len(st.Drift) > 0 {
-		var names []string
-		for _, x := range st.Drift {
-			names = append(names, m.File(x.Up))
-		}
-		return fail.New(fail.Failed, "migration drift on %s: %s changed after being applied (checksum differs; sqlx reports VersionMismatch); restore the applied version (git log -p <file>) and put the change in a new migration, or run %s on a dev database",
-			m.URL.Addr(), strings.Join(names, ", "), m.Command("db:reset"))
-	}
-	return nil
+	return m.Drift(st, "sqlx refuses to migrate too: VersionMissing, VersionMismatch")
 }
 
 // tool is sqlx: its table, and the lock `sqlx migrate run` takes.
