@@ -15,8 +15,8 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/svc"
 )
 
-// Services holds targets for the local stack: orchestration (8080) and the rust (8081), ruby (8082),
-// python (8083) and typescript (8085) workers. Logs: .tasker/logs/<service>.log.
+// Services holds targets for the local stack: orchestration and the rust, ruby, python and typescript
+// workers, each on its port (ORCHESTRATION_PORT, ...; `mage env` shows them). Logs: .tasker/logs/<service>.log.
 type Services mg.Namespace
 
 // Start builds what is stale, starts every service in the background and waits until each is healthy;

@@ -62,7 +62,7 @@ func targetsSource(crates []crate) ([]byte, error) {
 	}
 
 	for _, e := range workspace.Extensions {
-		svc, err := workspace.ServiceByName(e.Worker + "-worker")
+		svc, err := workspace.ServiceByName(workspace.WorkerService(e.Worker))
 		if err != nil {
 			return nil, fmt.Errorf("worker %s: %w", e.Worker, err)
 		}
@@ -70,7 +70,7 @@ func targetsSource(crates []crate) ([]byte, error) {
 		if !ok {
 			ns = namespace{strings.ToUpper(e.Worker[:1]) + e.Worker[1:], "the " + e.Worker + " worker"}
 		}
-		vars := strings.NewReplacer("{Namespace}", ns.Name, "{portEnv}", svc.PortEnv, "{port}", strconv.Itoa(svc.Port),
+		vars := strings.NewReplacer("{Namespace}", ns.Name, "{portEnv}", svc.PortEnv(), "{port}", strconv.Itoa(svc.Port),
 			"{report}", lang.ReportPath("", e.Worker, "framework"))
 		fmt.Fprintf(&b, "\n// %s holds targets for %s.\ntype %s mg.Namespace\n", ns.Name, ns.About, ns.Name)
 		for _, t := range workerTargets {

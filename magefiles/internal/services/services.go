@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/ci"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
@@ -29,12 +29,6 @@ const SelectEnv = "TASKER_SERVICES"
 // TimeoutEnv overrides each service's own health timeout (a Go duration).
 const TimeoutEnv = "TASKER_SERVICE_TIMEOUT"
 
-// rustBinaries are the Rust services: the service name and its package.
-var rustBinaries = []struct{ service, pkg string }{
-	{"orchestration", "tasker-orchestration"},
-	{"rust-worker", "tasker-worker-rust"},
-}
-
 // Stack is the services of one session.
 type Stack struct {
 	S       *session.S
@@ -47,13 +41,13 @@ func (st Stack) Port(name string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	v := st.S.Env.Get(def.PortEnv)
+	v := st.S.Env.Get(def.PortEnv())
 	if v == "" {
 		return def.Port, nil
 	}
 	p, err := strconv.Atoi(v)
 	if err != nil || p < 1 || p > 65535 {
-		return 0, fail.New(fail.Config, "%s=%q is not a port (1-65535)", def.PortEnv, v)
+		return 0, fail.New(fail.Config, "%s=%q is not a port (1-65535)", def.PortEnv(), v)
 	}
 	return p, nil
 }
@@ -86,16 +80,16 @@ func (st Stack) Specs() ([]svc.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, b := range rustBinaries {
-		if selected[b.service] {
-			if err := add(b.service, st.S.Cmd(".", st.S.TargetDir("debug", b.pkg))); err != nil {
+	for _, c := range workspace.ServiceCrates() {
+		if selected[c.Service] {
+			if err := add(c.Service, st.S.Cmd(".", st.S.TargetDir("debug", c.Package))); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for _, w := range st.Workers {
-		if selected[w.Name()+"-worker"] {
-			if err := add(w.Name()+"-worker", w.Serve(st.S)); err != nil {
+		if name := workspace.WorkerService(w.Name()); selected[name] {
+			if err := add(name, w.Serve(st.S)); err != nil {
 				return nil, err
 			}
 		}
@@ -135,18 +129,15 @@ func (st Stack) Selected() (map[string]bool, error) {
 func (st Stack) Build(specs []svc.Spec, databaseURL *string) []run.Step {
 	s := st.S
 	cargo := s.Cmd(".", "cargo", "build")
-	for _, b := range rustBinaries {
-		cargo.Argv = append(cargo.Argv, "-p", b.pkg)
+	for _, c := range workspace.ServiceCrates() {
+		cargo.Argv = append(cargo.Argv, "-p", c.Package)
 	}
 	steps := []run.Step{
-		{Name: "db:setup", Do: func(ctx context.Context, r *run.Runner) (err error) {
-			*databaseURL, err = db.Ready(ctx, s.On(r))
-			return err
-		}},
+		ci.DBSetup(s, databaseURL),
 		{Name: "rust:buildServices", Heavy: true, Do: func(ctx context.Context, r *run.Runner) error { return r.Run(ctx, cargo) }},
 	}
 	for _, w := range st.Workers {
-		if slices.ContainsFunc(specs, func(sp svc.Spec) bool { return sp.Name == w.Name()+"-worker" }) {
+		if slices.ContainsFunc(specs, func(sp svc.Spec) bool { return sp.Name == workspace.WorkerService(w.Name()) }) {
 			steps = append(steps, lang.Loaded(w, s, func(lang.Worker, *session.S) []run.Step { return nil })...)
 		}
 	}
@@ -221,11 +212,11 @@ func (st Stack) tails(sup *svc.Supervisor, r *run.Runner) {
 // Names lists every service of the stack.
 func (st Stack) Names() []string {
 	var names []string
-	for _, b := range rustBinaries {
-		names = append(names, b.service)
+	for _, c := range workspace.ServiceCrates() {
+		names = append(names, c.Service)
 	}
 	for _, w := range st.Workers {
-		names = append(names, w.Name()+"-worker")
+		names = append(names, workspace.WorkerService(w.Name()))
 	}
 	return names
 }

@@ -72,11 +72,27 @@ type Crate struct {
 // declared here so the generator still builds when that file is missing.
 var Crates []Crate
 
+// ServiceCrates are the Crates that run a service.
+func ServiceCrates() []Crate {
+	var out []Crate
+	for _, c := range Crates {
+		if c.Service != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Service is a long-running HTTP process with a /health endpoint.
 type Service struct {
-	Name    string // "orchestration"
-	PortEnv string // "ORCHESTRATION_PORT"
-	Port    int    // default port
+	Name string // "orchestration"
+	Port int    // default port
+}
+
+// PortEnv is the variable that overrides the service's port:
+// ORCHESTRATION_PORT, RUST_WORKER_PORT.
+func (s Service) PortEnv() string {
+	return strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_")) + "_PORT"
 }
 
 // Extension is a language worker's native extension crate. It is a
@@ -126,14 +142,19 @@ func ExtensionFor(worker string) Extension {
 	panic("workspace: no extension crate for worker " + worker)
 }
 
-// Services lists every service with its default port. 8084 is skipped on
-// purpose: GitHub's runners have Mono XSP4 listening there.
+// WorkerService is the name of a language worker's service: "python-worker".
+func WorkerService(worker string) string { return worker + "-worker" }
+
+// Services lists every service (the ServiceCrates' and one per worker)
+// with its default port: the one place ports are written (env.Known
+// documents each PortEnv from here). 8084 is skipped on purpose: GitHub's
+// runners have Mono XSP4 listening there.
 var Services = []Service{
-	{Name: "orchestration", PortEnv: "ORCHESTRATION_PORT", Port: 8080},
-	{Name: "rust-worker", PortEnv: "RUST_WORKER_PORT", Port: 8081},
-	{Name: "ruby-worker", PortEnv: "RUBY_WORKER_PORT", Port: 8082},
-	{Name: "python-worker", PortEnv: "PYTHON_WORKER_PORT", Port: 8083},
-	{Name: "typescript-worker", PortEnv: "TYPESCRIPT_WORKER_PORT", Port: 8085},
+	{Name: "orchestration", Port: 8080},
+	{Name: "rust-worker", Port: 8081},
+	{Name: "ruby-worker", Port: 8082},
+	{Name: "python-worker", Port: 8083},
+	{Name: "typescript-worker", Port: 8085},
 }
 
 // CrateByKey finds a crate by its key or Cargo package name, case-insensitively.

@@ -3,6 +3,7 @@ package workspace
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,6 +76,26 @@ func TestCrateDirsExist(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(root, c.Dir, "Cargo.toml")); err != nil {
 			t.Errorf("crate %s: %v", c, err)
 		}
+	}
+}
+
+// Every service has a port, and every port a service.
+func TestServicesAreTheServiceCratesAndTheWorkers(t *testing.T) {
+	var want []string
+	for _, c := range ServiceCrates() {
+		want = append(want, c.Service)
+	}
+	for _, e := range Extensions {
+		want = append(want, WorkerService(e.Worker))
+	}
+	var got []string
+	for _, s := range Services {
+		got = append(got, s.Name)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("Services are %v, want the service crates' and the workers' %v", got, want)
 	}
 }
 
