@@ -91,20 +91,6 @@ func TestFramework(s *session.S, areas []lang.Pipeline) run.Step {
 	return composite("ci:testFramework", testCi(s, workers(areas)))
 }
 
-// DBSetup is db:setup as a step: it starts the local cluster when
-// DATABASE_URL is local and nothing answers, then creates and migrates the
-// database. The URL it left ready (with the port the cluster really
-// listens on) goes into *url unless url is nil.
-func DBSetup(s *session.S, url *string) run.Step {
-	return run.Step{Name: "db:setup", Do: func(ctx context.Context, r *run.Runner) error {
-		ready, err := db.Ready(ctx, s.On(r))
-		if url != nil {
-			*url = ready
-		}
-		return err
-	}}
-}
-
 // TestIntegration runs every area's PostgreSQL-backed tests on one clone
 // of the migrated template database.
 func TestIntegration(s *session.S, areas []lang.Pipeline) run.Step {
@@ -124,7 +110,7 @@ func TestIntegration(s *session.S, areas []lang.Pipeline) run.Step {
 // tests; then the end-to-end run when e2e is given (every area selected).
 func Flow(s *session.S, areas []lang.Pipeline, e2e *run.Step) []run.Step {
 	prepare := run.Step{Name: "ci:prepare", Do: func(ctx context.Context, r *run.Runner) error {
-		return r.Parallel(ctx, CodeQuality(s, areas), DBSetup(s, nil))
+		return r.Parallel(ctx, CodeQuality(s, areas), db.SetupStep(s, nil))
 	}}
 	steps := []run.Step{Setup(s, areas), BuildWorkers(s, areas), prepare, TestRust(s, areas), TestFramework(s, areas), TestIntegration(s, areas)}
 	if e2e != nil {

@@ -120,6 +120,20 @@ func Setup(ctx context.Context, s *session.S) error {
 	return err
 }
 
+// SetupStep is db:setup as a step of a larger plan: it starts the local
+// cluster when DATABASE_URL is local and nothing answers, then creates and
+// migrates the database. The URL it left ready (with the port the cluster
+// really listens on) goes into *url unless url is nil.
+func SetupStep(s *session.S, url *string) run.Step {
+	return run.Step{Name: "db:setup", Do: func(ctx context.Context, r *run.Runner) error {
+		ready, err := Ready(ctx, s.On(r))
+		if url != nil {
+			*url = ready
+		}
+		return err
+	}}
+}
+
 // Ready is db:setup returning the URL it left ready: the port the local
 // cluster really listens on (not DATABASE_URL's when that was taken). The
 // URL carries the password: export it to children, never print it.

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tasker-systems/tasker-build/magefiles/internal/ci"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
@@ -133,7 +133,7 @@ func (st Stack) Build(specs []svc.Spec, databaseURL *string) []run.Step {
 		cargo.Argv = append(cargo.Argv, "-p", c.Package)
 	}
 	steps := []run.Step{
-		ci.DBSetup(s, databaseURL),
+		db.SetupStep(s, databaseURL),
 		{Name: "rust:buildServices", Heavy: true, Do: func(ctx context.Context, r *run.Runner) error { return r.Run(ctx, cargo) }},
 	}
 	for _, w := range st.Workers {
