@@ -42,6 +42,10 @@ func (CI) Setup(ctx context.Context) error { return ciStep(ctx, ci.Setup) }
 // BuildWorkers builds the Python, Ruby and TypeScript workers' native extensions.
 func (CI) BuildWorkers(ctx context.Context) error { return ciStep(ctx, ci.BuildWorkers) }
 
+// BuildTests archives the Rust test binaries once (cargo nextest archive) into target/nextest/tests.tar.zst;
+// shard jobs run slices of them from it (TASKER_SHARD=K/N, TASKER_TEST_ARCHIVE=<file>) without compiling.
+func (CI) BuildTests(ctx context.Context) error { return ciStep(ctx, ci.BuildTests) }
+
 // CodeQuality runs every format check and linter (clippy -D warnings, ruff, mypy, rubocop, biome, tsc),
 // the API docs and cargo audit if installed.
 func (CI) CodeQuality(ctx context.Context) error { return ciStep(ctx, ci.CodeQuality) }
@@ -67,7 +71,15 @@ func (CI) TestE2e(ctx context.Context) error { return stackStep(ctx, services.St
 // Matrix prints the GitHub Actions matrix (JSON) of the jobs ci:flow runs, one per area; in Actions it
 // also writes it to $GITHUB_OUTPUT as `matrix`.
 func (CI) Matrix() error {
-	m := ci.Matrix(all)
+	s, err := session.Open()
+	if err != nil {
+		return err
+	}
+	shards, err := ci.Shards(s)
+	if err != nil {
+		return err
+	}
+	m := ci.Matrix(all, shards)
 	fmt.Println(m)
 	if out := os.Getenv("GITHUB_OUTPUT"); out != "" {
 		return gha.SetOutput(out, "matrix", m)

@@ -6,7 +6,9 @@ package ci
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
@@ -14,6 +16,7 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	rustpkg "github.com/tasker-systems/tasker-build/magefiles/internal/rust"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 )
 
@@ -43,20 +46,50 @@ func Select(s *session.S, all []lang.Pipeline) ([]lang.Pipeline, error) {
 	return out, nil
 }
 
+// ShardsEnv splits the Rust tests over that many matrix jobs (default 1).
+const ShardsEnv = "TASKER_CI_SHARDS"
+
+// Shards is ShardsEnv's value (exit 5 unless a number from 1 to 64).
+func Shards(s *session.S) (int, error) {
+	v := strings.TrimSpace(s.Env.Get(ShardsEnv))
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 64 {
+		return 0, fail.New(fail.Config, "%s=%q: want a number of shards from 1 to 64", ShardsEnv, v)
+	}
+	return n, nil
+}
+
 // Matrix is the GitHub Actions matrix of the jobs Flow runs: one per area,
-// each running `ci:flow` with AreasEnv set to it.
-func Matrix(all []lang.Pipeline) string {
+// each running `ci:flow` with AreasEnv set to it, and the Rust area once per
+// shard (shard "K/N", see rust.ShardEnv) when shards > 1.
+func Matrix(all []lang.Pipeline, shards int) string {
 	type job struct {
-		Area string `json:"area"`
+		Area  string `json:"area"`
+		Shard string `json:"shard"`
 	}
 	var m struct {
 		Include []job `json:"include"`
 	}
 	for _, a := range all {
-		m.Include = append(m.Include, job{Area: a.Name()})
+		if a.Name() != "rust" || shards <= 1 {
+			m.Include = append(m.Include, job{Area: a.Name()})
+			continue
+		}
+		for k := 1; k <= shards; k++ {
+			m.Include = append(m.Include, job{Area: a.Name(), Shard: fmt.Sprintf("%d/%d", k, shards)})
+		}
 	}
 	b, _ := json.Marshal(m)
 	return string(b)
+}
+
+// BuildTests archives the Rust test binaries once (nextest), for shard
+// jobs that run from the archive without compiling.
+func BuildTests(s *session.S, _ []lang.Pipeline) run.Step {
+	return composite("ci:buildTests", []run.Step{rustpkg.Workspace(s).Archive()})
 }
 
 // Setup installs every area's toolchain pieces and dependencies
@@ -108,7 +141,12 @@ func TestIntegration(s *session.S, areas []lang.Pipeline) run.Step {
 // Flow is the pipeline: setup; the workers' builds; code quality alongside
 // the database setup; the Rust tests; the workers' tests; the integration
 // tests; then the end-to-end run when e2e is given (every area selected).
+// A Rust shard job after the first (rust.ShardEnv "K/N", K > 1) runs only
+// setup and its slice of the Rust tests: the first shard runs the rest.
 func Flow(s *session.S, areas []lang.Pipeline, e2e *run.Step) []run.Step {
+	if k, _, ok := strings.Cut(s.Env.Get(rustpkg.ShardEnv), "/"); ok && k != "1" {
+		return []run.Step{Setup(s, areas), TestRust(s, areas)}
+	}
 	prepare := run.Step{Name: "ci:prepare", Do: func(ctx context.Context, r *run.Runner) error {
 		return r.Parallel(ctx, CodeQuality(s, areas), db.SetupStep(s, nil))
 	}}

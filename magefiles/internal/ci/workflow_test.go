@@ -6,10 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/rhysd/actionlint"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
@@ -83,10 +86,51 @@ func TestMatrixHasOneJobPerArea(t *testing.T) {
 		Include []struct{ Area string } `json:"include"`
 	}
 	areas := []lang.Pipeline{fakeArea("rust"), fakeArea("python")}
-	if err := json.Unmarshal([]byte(Matrix(areas)), &m); err != nil {
+	if err := json.Unmarshal([]byte(Matrix(areas, 1)), &m); err != nil {
 		t.Fatal(err)
 	}
 	if len(m.Include) != 2 || m.Include[0].Area != "rust" || m.Include[1].Area != "python" {
 		t.Fatalf("matrix = %+v", m)
+	}
+}
+
+// With shards, the Rust area is one job per slice; the others stay one job.
+func TestMatrixShardsTheRustArea(t *testing.T) {
+	var m struct {
+		Include []struct{ Area, Shard string } `json:"include"`
+	}
+	areas := []lang.Pipeline{fakeArea("rust"), fakeArea("python")}
+	if err := json.Unmarshal([]byte(Matrix(areas, 3)), &m); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, j := range m.Include {
+		got = append(got, j.Area+":"+j.Shard)
+	}
+	if want := []string{"rust:1/3", "rust:2/3", "rust:3/3", "python:"}; !slices.Equal(got, want) {
+		t.Fatalf("matrix jobs %q, want %q", got, want)
+	}
+	s, _ := kit.TestSession(t, t.TempDir(), "TASKER_CI_SHARDS=0")
+	if _, err := Shards(s); fail.Code(err) != fail.Config {
+		t.Errorf("TASKER_CI_SHARDS=0: %v, want exit 5", err)
+	}
+}
+
+// A Rust shard job after the first runs only setup and its slice; the
+// first runs the whole pipeline.
+func TestLaterShardsRunOnlyTheirSlice(t *testing.T) {
+	areas := []lang.Pipeline{fakeArea("rust")}
+	for shard, want := range map[string][]string{
+		"2/3": {"ci:setup", "ci:testRust"},
+		"1/3": {"ci:setup", "ci:buildWorkers", "ci:prepare", "ci:testRust", "ci:testFramework", "ci:testIntegration"},
+	} {
+		s, _ := kit.TestSession(t, t.TempDir(), "TASKER_SHARD="+shard)
+		var got []string
+		for _, st := range Flow(s, areas, nil) {
+			got = append(got, st.Name)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("shard %s: steps %q, want %q", shard, got, want)
+		}
 	}
 }
