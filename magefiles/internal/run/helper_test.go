@@ -55,3 +55,10 @@ func helper(mode string) {
 		_ = os.WriteFile(os.Getenv("TOUCH"), nil, 0o644)
 	}
 }
+
+// kill ends pid (SIGKILL on Unix) where a test must not leave it behind.
+func kill(pid int) {
+	if p, err := os.FindProcess(pid); err == nil {
+		_ = p.Kill()
+	}
+}

@@ -28,7 +28,7 @@ func (r *Runner) exec(ctx context.Context, c Cmd, stdout, stderr io.Writer) erro
 	cmd.Args[0] = c.Argv[0]
 	cmd.Dir = c.Dir
 	cmd.Env = environ
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = ownGroup()
 	outs, err := attach(cmd, stdout, stderr)
 	if err != nil {
 		return err
@@ -38,7 +38,6 @@ func (r *Runner) exec(ctx context.Context, c Cmd, stdout, stderr io.Writer) erro
 		return err
 	}
 	outs.started()
-	pgid := cmd.Process.Pid
 
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
@@ -47,9 +46,9 @@ func (r *Runner) exec(ctx context.Context, c Cmd, stdout, stderr io.Writer) erro
 	case err = <-waited:
 	case <-ctx.Done():
 		cancelled = ctx.Err()
-		err = r.stop(pgid, waited)
+		err = r.stop(cmd.Process, waited)
 	}
-	killGroup(pgid, syscall.SIGKILL)
+	signalTree(cmd.Process, syscall.SIGKILL)
 	outs.drain(2 * time.Second)
 	if cancelled != nil {
 		return cancelled
@@ -57,21 +56,19 @@ func (r *Runner) exec(ctx context.Context, c Cmd, stdout, stderr io.Writer) erro
 	return err
 }
 
-// stop escalates SIGINT → SIGTERM → SIGKILL on the group until the leader exits.
-func (r *Runner) stop(pgid int, waited <-chan error) error {
+// stop escalates SIGINT → SIGTERM → SIGKILL on p's group until p exits.
+func (r *Runner) stop(p *os.Process, waited <-chan error) error {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		killGroup(pgid, sig)
+		signalTree(p, sig)
 		select {
 		case err := <-waited:
 			return err
 		case <-time.After(r.o.Grace):
 		}
 	}
-	killGroup(pgid, syscall.SIGKILL)
+	signalTree(p, syscall.SIGKILL)
 	return <-waited
 }
-
-func killGroup(pgid int, sig syscall.Signal) { _ = syscall.Kill(-pgid, sig) }
 
 // pipes connects a child's stdout/stderr. Files (a terminal, a log file) are
 // handed to the child directly, so tools keep their colours. Other writers are
@@ -177,11 +174,11 @@ func lookup(environ []string, k string) string {
 
 // LookPath finds bin in the directories of pathEnv (not the process PATH:
 // children run with the merged environment, whose PATH may differ). A bin
-// containing a slash is checked as given.
+// with a directory in it is checked as given.
 func LookPath(pathEnv, bin string) (string, error) {
-	if strings.Contains(bin, "/") {
-		if isExecutable(bin) {
-			return bin, nil
+	if strings.ContainsAny(bin, pathSeparators) {
+		if p, ok := executable(bin); ok {
+			return p, nil
 		}
 		return "", &exec.Error{Name: bin, Err: exec.ErrNotFound}
 	}
@@ -189,14 +186,9 @@ func LookPath(pathEnv, bin string) (string, error) {
 		if dir == "" {
 			continue
 		}
-		if p := filepath.Join(dir, bin); isExecutable(p) {
+		if p, ok := executable(filepath.Join(dir, bin)); ok {
 			return p, nil
 		}
 	}
 	return "", &exec.Error{Name: bin, Err: exec.ErrNotFound}
-}
-
-func isExecutable(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }

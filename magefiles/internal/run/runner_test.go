@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -55,25 +54,15 @@ func readPids(t *testing.T, file string) []int {
 	return nil
 }
 
-// alive is true while pid exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	return len(fields) > 0 && fields[0] != "Z"
-}
-
 func assertGone(t *testing.T, pids []int) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for _, pid := range pids {
-		for alive(pid) && time.Now().Before(deadline) {
+		for Alive(pid) && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
 		}
-		if alive(pid) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+		if Alive(pid) {
+			kill(pid)
 			t.Errorf("pid %d is still alive after cancel", pid)
 		}
 	}

@@ -23,6 +23,9 @@ const portReleaseWait = 3 * time.Second
 // another process is left alone. Nothing to stop is a success. In dry-run
 // mode it only says what it would stop.
 func (s *Supervisor) Stop(ctx context.Context, names ...string) error {
+	if err := run.RequireGroups("stopping services"); err != nil {
+		return err
+	}
 	if !s.R.DryRun() {
 		unlock, err := s.exclusive(ctx, "services:stop")
 		if err != nil {
@@ -71,12 +74,12 @@ func (s *Supervisor) stopOne(ctx context.Context, rec record) error {
 	case foreign:
 		removeRecord(path)
 		s.R.Warnf("%s: pid %d now belongs to another process (%s); left it alone and removed the stale pid file",
-			rec.Name, rec.Pid, cmdline(rec.Pid))
+			rec.Name, rec.Pid, run.Command(rec.Pid))
 		return nil
 	case unverified:
 		removeRecord(path)
 		s.R.Warnf("%s: its pid file %s has no start time or names a process group its process does not lead, so it cannot prove which process it means; signalled nothing and removed it (pid %d: %s)",
-			rec.Name, path, rec.Pid, cmdline(rec.Pid))
+			rec.Name, path, rec.Pid, run.Command(rec.Pid))
 		return nil
 	}
 	begin := time.Now()

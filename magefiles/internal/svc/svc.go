@@ -96,6 +96,9 @@ func (s *Supervisor) Start(ctx context.Context, specs []Spec) error {
 		}
 		return nil
 	}
+	if err := run.RequireGroups("starting services"); err != nil {
+		return err
+	}
 	unlock, err := s.exclusive(ctx, "services:start")
 	if err != nil {
 		return err

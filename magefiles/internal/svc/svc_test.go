@@ -43,8 +43,10 @@ func newHarness(t *testing.T) *harness {
 	}
 	t.Cleanup(func() { // safety net: nothing a test started survives it
 		for _, pid := range h.helperPids() {
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+			_ = run.SignalGroup(pid, syscall.SIGKILL)
+			if p, err := os.FindProcess(pid); err == nil {
+				_ = p.Kill()
+			}
 		}
 		if t.Failed() {
 			t.Logf("supervisor output:\n%s", out)
@@ -76,7 +78,7 @@ func (h *harness) assertClean(ports ...int) {
 	h.t.Helper()
 	for _, pid := range h.helperPids() {
 		if run.Alive(pid) {
-			h.t.Errorf("helper pid %d (%s) is still alive", pid, cmdline(pid))
+			h.t.Errorf("helper pid %d (%s) is still alive", pid, run.Command(pid))
 		}
 	}
 	for _, port := range ports {
@@ -119,26 +121,6 @@ func wantErr(t *testing.T, err error, code int, parts ...string) {
 			t.Errorf("error lacks %q:\n%v", p, err)
 		}
 	}
-}
-
-// startBystander starts a process that no Stop may touch, leading a group
-// of its own (so a wrong group kill would hit it), and returns it with its
-// start time.
-func startBystander(t *testing.T) (*exec.Cmd, uint64) {
-	t.Helper()
-	exe, _ := os.Executable()
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), "SVC_HELPER=sleep")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	ticks, ok := run.StartTicks(cmd.Process.Pid)
-	if !ok {
-		t.Skip("process start times are unknown on this system")
-	}
-	return cmd, ticks
 }
 
 func TestHealthyServiceStartsAndStopCleansUp(t *testing.T) {

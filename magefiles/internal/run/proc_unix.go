@@ -1,0 +1,54 @@
+//go:build unix
+
+package run
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// pathSeparators are the characters that make a program name a path.
+const pathSeparators = "/"
+
+// ownGroup puts a child in a process group of its own: a signal to the
+// group reaches everything it starts.
+func ownGroup() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+
+// newSession detaches a child from our terminal and session (Spawn).
+func newSession() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }
+
+// signalTree sends sig to the group p leads.
+func signalTree(p *os.Process, sig syscall.Signal) { _ = syscall.Kill(-p.Pid, sig) }
+
+// RequireGroups says whether what (a target's need for process groups or
+// sessions) can be met here: always on Unix.
+func RequireGroups(what string) error { return nil }
+
+// SignalGroup sends sig to every process in group pgid. A group that no
+// longer exists is not an error.
+func SignalGroup(pgid int, sig syscall.Signal) error {
+	if pgid <= 1 {
+		return fmt.Errorf("run: refusing to signal process group %d", pgid)
+	}
+	if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("run: signal %s to process group %d: %w", sig, pgid, err)
+	}
+	return nil
+}
+
+// exists asks the kernel whether pid exists (a zombie does).
+func exists(pid int) bool { return signalable(syscall.Kill(pid, 0)) }
+
+// groupExists asks the kernel whether group pgid has a member.
+func groupExists(pgid int) bool { return signalable(syscall.Kill(-pgid, 0)) }
+
+// signalable: kill(…, 0) found the target (EPERM: it exists, it is not ours).
+func signalable(err error) bool { return err == nil || errors.Is(err, syscall.EPERM) }
+
+// executable reports whether p is a file with an execute bit.
+func executable(p string) (string, bool) {
+	st, err := os.Stat(p)
+	return p, err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
