@@ -1,3 +1,7 @@
+//go:build unix
+
+// Ownership (syscall.Stat_t) and runuser: Unix only.
+
 package cluster_test
 
 import (

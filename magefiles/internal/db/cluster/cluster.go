@@ -25,10 +25,12 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/gofrs/flock"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
@@ -175,19 +177,19 @@ func (c *Cluster) clearStaleLock(ctx context.Context) error {
 // Replaced reports whether the running server's binary was replaced on
 // disk after it started, and how. A package upgrade does that: the old
 // server then loads the new version's libraries (plpgsql.so: "undefined
-// symbol"). It reads /proc/<pid>/exe, so it checks nothing where there is
-// no /proc.
+// symbol"). It checks nothing where the OS does not tell which file a
+// process runs (run.Executable).
 func (c *Cluster) Replaced() (string, bool) {
 	pm, ok := c.postmaster()
 	if !ok {
 		return "", false
 	}
-	exe, err := os.Readlink("/proc/" + strconv.Itoa(pm.pid) + "/exe")
+	exe, gone, err := run.Executable(pm.pid)
 	if err != nil {
 		return "", false
 	}
-	if path, deleted := strings.CutSuffix(exe, " (deleted)"); deleted {
-		return fmt.Sprintf("%s was replaced on disk after the server (pid %d) started", path, pm.pid), true
+	if gone {
+		return fmt.Sprintf("%s was replaced on disk after the server (pid %d) started", exe, pm.pid), true
 	}
 	// rewritten in place: newer than the start (whole seconds, as recorded)
 	if st, err := os.Stat(exe); err == nil && st.ModTime().Truncate(time.Second).After(pm.started) {
@@ -285,6 +287,16 @@ func (o *owner) chown(paths ...string) error {
 	return nil
 }
 
+// socketPathMax is the longest unix socket path goos takes: sun_path holds
+// 108 bytes on Linux, 104 on macOS and the BSDs, the final NUL included.
+func socketPathMax(goos string) int {
+	switch goos {
+	case "darwin", "freebsd", "netbsd", "openbsd", "dragonfly":
+		return 103
+	}
+	return 107
+}
+
 // prepare creates Dir and run/, owned by the server's user, and checks that
 // user can reach Dir.
 func (c *Cluster) prepare(o *owner) error {
@@ -292,8 +304,8 @@ func (c *Cluster) prepare(o *owner) error {
 		return fmt.Errorf("cluster directory %q is not absolute", c.Dir)
 	}
 	sock := filepath.Join(c.SocketDir(), ".s.PGSQL.65535")
-	if len(sock) > 107 {
-		return fail.New(fail.Config, "the cluster directory %s is too deep for a unix socket path (%d > 107 bytes); move the checkout to a shorter path", c.Dir, len(sock))
+	if limit := socketPathMax(runtime.GOOS); len(sock) > limit {
+		return fail.New(fail.Config, "the cluster directory %s is too deep for a unix socket path (%d > %d bytes); move the checkout to a shorter path, or set TASKER_PG_DIR", c.Dir, len(sock), limit)
 	}
 	if err := c.closeDirs(o); err != nil {
 		return err
@@ -319,6 +331,9 @@ func (c *Cluster) prepare(o *owner) error {
 // listens on port, or on a free port if port is 0 or taken; it returns the
 // port it runs on, also recorded in Dir/port.
 func (c *Cluster) Up(ctx context.Context, port int) (int, error) {
+	if err := run.RequireGroups("the local PostgreSQL cluster"); err != nil {
+		return 0, err
+	}
 	if p, ok := c.Running(); ok {
 		if _, replaced := c.Replaced(); !replaced {
 			return p, c.closeRunning(ctx)
@@ -540,29 +555,22 @@ func (c *Cluster) logTail(n int) string {
 }
 
 // lock serialises Up, Down and Destroy across processes (parallel targets
-// may all find the server down and try to start it): an flock on Dir/.lock.
+// may all find the server down and try to start it): a file lock on
+// Dir/.lock.
 func (c *Cluster) lock(ctx context.Context) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(c.Dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
+	l := flock.New(filepath.Join(c.Dir, ".lock"))
+	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	ok, err := l.TryLockContext(waitCtx, 50*time.Millisecond)
+	switch {
+	case ok:
+		return func() { _ = l.Unlock() }, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case err == nil || errors.Is(err, context.DeadlineExceeded):
+		err = errors.New("timed out")
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w (another mage run is starting or stopping the cluster)", f.Name(), err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return nil, fmt.Errorf("locking %s: %w (another mage run is starting or stopping the cluster)", l.Path(), err)
 }
 
 // Down stops the server (fast shutdown) and keeps the data. It reports

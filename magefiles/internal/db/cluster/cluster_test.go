@@ -33,6 +33,16 @@ func TestUpRefusesEarly(t *testing.T) {
 	}
 }
 
+// macOS's sun_path is 4 bytes shorter than Linux's: a socket path Linux
+// takes fails there at start-up with "Unix-domain socket path is too long".
+func TestSocketPathLimitIsTheOSOne(t *testing.T) {
+	for goos, want := range map[string]int{"linux": 107, "darwin": 103, "freebsd": 103} {
+		if got := socketPathMax(goos); got != want {
+			t.Errorf("%s: %d, want %d", goos, got, want)
+		}
+	}
+}
+
 func TestNotRunning(t *testing.T) {
 	c := &Cluster{Dir: t.TempDir()}
 	if _, ok := c.Running(); ok || c.Exists() || c.RecordedPort() != 0 {
