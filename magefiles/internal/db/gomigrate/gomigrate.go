@@ -93,6 +93,9 @@ func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
 	if err := m.CheckFiles(files...); err != nil {
 		return nil, err
 	}
+	if err := m.CheckExtensions(ctx, conn, files...); err != nil {
+		return nil, err
+	}
 	if err := ensureTable(ctx, conn, h); err != nil {
 		return nil, m.URL.ScrubErr(err)
 	}

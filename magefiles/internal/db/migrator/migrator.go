@@ -4,10 +4,14 @@
 package migrator
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pg"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/sqlscan"
@@ -77,4 +81,42 @@ func (o Options) CheckFiles(names ...string) error {
 		return nil
 	}
 	return fail.New(fail.Config, "%s", strings.Join(problems, "\n"))
+}
+
+// CheckExtensions finds the extensions the files about to run create
+// (CREATE EXTENSION outside function bodies) and, before any of them
+// runs, stops with exit 3 when the server conn is connected to cannot
+// create one: one line each with the file, the line and how to get it.
+// Without it the run failed half-way with a SQL error and "correct the
+// file".
+func (o Options) CheckExtensions(ctx context.Context, conn *pgx.Conn, names ...string) error {
+	type use struct {
+		file string
+		line int
+	}
+	first := map[string]use{}
+	var wanted []string
+	for _, n := range names {
+		body, err := o.Dir.Read(n)
+		if err != nil {
+			return err
+		}
+		for _, e := range sqlscan.Extensions(string(body)) {
+			if _, seen := first[e.Name]; !seen {
+				first[e.Name] = use{n, e.Line}
+				wanted = append(wanted, e.Name)
+			}
+		}
+	}
+	missing, major, err := pg.MissingExtensions(ctx, conn, wanted)
+	if err != nil || len(missing) == 0 {
+		return o.URL.ScrubErr(err)
+	}
+	var lines []string
+	for _, ext := range missing {
+		u := first[ext]
+		lines = append(lines, fmt.Sprintf("%s:%d creates the extension %s, which PostgreSQL %d at %s does not have; %s",
+			o.File(u.file), u.line, ext, major, o.URL.Server(), pg.InstallHint(ext, major)))
+	}
+	return fail.New(fail.MissingTool, "%s\nnothing was applied; run %s once the server has it", strings.Join(lines, "\n"), o.Command("db:migrate"))
 }

@@ -29,6 +29,7 @@ func init() {
 		"vector":             {"vector", "halfvec", "sparsevec", "vector_cosine_ops", "vector_l2_ops", "vector_ip_ops"},
 		"postgis":            {"geometry", "geography", "box2d", "box3d"},
 		"pgmq":               {"pgmq"},
+		"pg_uuidv7":          {"uuid_generate_v7", "uuid_v7_to_timestamptz", "uuid_timestamptz_to_v7"},
 	} {
 		for _, o := range objects {
 			extensionOf[o] = ext
@@ -47,13 +48,22 @@ var missingObject = map[string]bool{"42883": true, "42704": true, "3F000": true}
 // run afterwards.
 func FixFor(err error, file, retry string) string {
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || !missingObject[pe.Code] {
+	if errors.As(err, &pe) && pe.Code == "0A000" { // feature_not_supported: CREATE EXTENSION run by a DO block
+		if ext, ok := strings.CutPrefix(pe.Message, `extension "`); ok && strings.HasSuffix(ext, `" is not available`) {
+			ext = strings.TrimSuffix(ext, `" is not available`)
+			return fmt.Sprintf("the server does not have the extension %s: %s; then run %s", ext, InstallHint(ext, 0), retry)
+		}
+	}
+	if pe == nil || !missingObject[pe.Code] {
 		return fmt.Sprintf("correct %s, then run %s", file, retry)
 	}
 	name := missingName(pe.Message)
+	if name == "uuidv7" {
+		return fmt.Sprintf("uuidv7() is built into PostgreSQL 18; older servers need the extension pg_uuidv7 (its uuid_generate_v7()): %s; then run %s", InstallHint("pg_uuidv7", 0), retry)
+	}
 	if ext := knownExtension(name); ext != "" {
-		return fmt.Sprintf("%s comes from the extension %s: add CREATE EXTENSION IF NOT EXISTS %s; before its first use (in this file or an earlier migration), then run %s",
-			name, ext, Ident(ext), retry)
+		return fmt.Sprintf("%s comes from the extension %s: add CREATE EXTENSION IF NOT EXISTS %s; before its first use (in this file or an earlier migration), then run %s (if the server does not have it: %s)",
+			name, ext, Ident(ext), retry, InstallHint(ext, 0))
 	}
 	return fmt.Sprintf("%s: create it in an earlier migration (or earlier in this file), or, if an extension provides it, add CREATE EXTENSION IF NOT EXISTS <extension>; before its first use; then run %s",
 		pe.Message, retry)

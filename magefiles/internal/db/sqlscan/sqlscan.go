@@ -11,9 +11,9 @@ import (
 	"strings"
 )
 
-// Statement is one statement's words (keywords and unquoted identifiers,
-// upper-cased, in order; quoted text and numbers left out) and the line
-// its first word is on.
+// Statement is one statement's words (keywords and unquoted identifiers
+// upper-cased, quoted identifiers as written, quotes included; strings and
+// numbers left out), in order, and the line its first word is on.
 type Statement struct {
 	Line  int
 	Words []string
@@ -96,7 +96,7 @@ func routine(s Statement) bool {
 		s.has("CREATE", "OR", "REPLACE", "FUNCTION") || s.has("CREATE", "OR", "REPLACE", "PROCEDURE")
 }
 
-// scanner yields words (upper-cased) and the punctuation ';', '(' and ')',
+// scanner yields words (upper-cased unless quoted) and the punctuation ';', '(' and ')',
 // skipping everything else.
 type scanner struct {
 	src  string
@@ -138,8 +138,11 @@ func (s *scanner) next() (tok string, line int, ok bool) {
 			s.blockComment()
 		case c == '\'':
 			s.quoted('\'', false)
-		case c == '"':
+		case c == '"': // a quoted identifier: a word, as written
+			line = s.line
+			start := s.pos
 			s.quoted('"', false)
+			return s.src[start:s.pos], line, true
 		case c == '$' && s.dollarQuote():
 		case c == ';' || c == '(' || c == ')':
 			line = s.line

@@ -79,3 +79,29 @@ func TestCheckFindsWhatCannotRun(t *testing.T) {
 		}
 	}
 }
+
+// The extensions a file creates, as PostgreSQL names them; the ones a DO
+// block or a comment mentions are not counted.
+func TestExtensions(t *testing.T) {
+	sql := `-- CREATE EXTENSION commented_out;
+CREATE EXTENSION IF NOT EXISTS pgmq CASCADE;
+create extension "uuid-ossp" with schema public;
+CREATE EXTENSION IF NOT EXISTS "Odd""Name";
+DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_uuidv7') THEN
+    CREATE EXTENSION IF NOT EXISTS pg_uuidv7;
+  END IF;
+END $$;
+CREATE EXTENSION Citext;`
+	var got []string
+	for _, e := range Extensions(sql) {
+		got = append(got, e.Name+"@"+strconv.Itoa(e.Line))
+	}
+	if want := `pgmq@2 uuid-ossp@3 Odd"Name@4 citext@10`; strings.Join(got, " ") != want {
+		t.Errorf("extensions %s, want %s", strings.Join(got, " "), want)
+	}
+	// a quoted identifier is a word: CLUSTER on one table is no CLUSTER of all
+	if p := Check(`CLUSTER "Tasks";`, false); len(p) != 0 {
+		t.Errorf("CLUSTER \"Tasks\": %v", p)
+	}
+}
