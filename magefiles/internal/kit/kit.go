@@ -178,10 +178,17 @@ func (k Kit) Remove(r *run.Runner, rels ...string) error {
 	return nil
 }
 
-// LibraryFile is the file name cargo gives a cdylib: libNAME.so (.dylib on macOS).
-func LibraryFile(lib string) string {
-	if runtime.GOOS == "darwin" {
+// LibraryFile is the file name cargo gives a cdylib here.
+func LibraryFile(lib string) string { return libraryFile(runtime.GOOS, lib) }
+
+// libraryFile is cargo's cdylib name on goos: libNAME.so, libNAME.dylib on
+// macOS, NAME.dll on Windows.
+func libraryFile(goos, lib string) string {
+	switch goos {
+	case "darwin":
 		return "lib" + lib + ".dylib"
+	case "windows":
+		return lib + ".dll"
 	}
 	return "lib" + lib + ".so"
 }

@@ -94,3 +94,12 @@ func TestBuildSkipsOnlyWhenTheLoadedBuildIsCurrent(t *testing.T) {
 		t.Fatal("a stale extension was not rebuilt although the stamp matched")
 	}
 }
+
+// The TypeScript worker loads the cdylib by this name (workers/typescript/src/ffi/library.ts).
+func TestLibraryFileIsCargosName(t *testing.T) {
+	for goos, want := range map[string]string{"linux": "libx.so", "darwin": "libx.dylib", "windows": "x.dll"} {
+		if got := libraryFile(goos, "x"); got != want {
+			t.Errorf("%s: %s, want %s", goos, got, want)
+		}
+	}
+}

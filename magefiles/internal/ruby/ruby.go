@@ -6,6 +6,7 @@ package ruby
 
 import (
 	"context"
+	"runtime"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
@@ -23,11 +24,23 @@ var _ lang.Worker = Worker{}
 
 const (
 	dir = "workers/ruby"
-	// installed is where `require "tasker_worker_rb/tasker_worker_rb"` loads the extension from.
-	installed = dir + "/lib/tasker_worker_rb/tasker_worker_rb.so"
 	// junitFormatter is the repository's rspec JUnit formatter (no gem needed).
 	junitFormatter = "./spec/support/junit_formatter.rb"
 )
+
+// installed is where `require "tasker_worker_rb/tasker_worker_rb"` loads
+// the extension from.
+var installed = dir + "/lib/tasker_worker_rb/" + extensionFile(runtime.GOOS)
+
+// extensionFile is the extension's name where Ruby looks for it on goos:
+// Ruby's DLEXT is "bundle" on macOS, "so" elsewhere (cargo's .dylib is
+// copied to a .bundle).
+func extensionFile(goos string) string {
+	if goos == "darwin" {
+		return "tasker_worker_rb.bundle"
+	}
+	return "tasker_worker_rb.so"
+}
 
 func k(s *session.S) kit.Kit {
 	return kit.Kit{S: s, Ext: workspace.ExtensionFor("ruby"), Dir: dir}
@@ -48,7 +61,7 @@ func rspec(s *session.S, args ...string) run.Cmd {
 func probe(s *session.S) kit.Probe {
 	return func() run.Cmd {
 		return cmd(s, "ruby", "-Ilib", "-e", `require "tasker_worker_rb/tasker_worker_rb"; `+
-			`puts "#{TaskerWorkerRb::Native::BUILD_ID} #{$LOADED_FEATURES.find { |f| f.end_with?("tasker_worker_rb.so") }}"`)
+			`puts "#{TaskerWorkerRb::Native::BUILD_ID} #{$LOADED_FEATURES.find { |f| f.end_with?("tasker_worker_rb.#{RbConfig::CONFIG["DLEXT"]}") }}"`)
 	}
 }
 

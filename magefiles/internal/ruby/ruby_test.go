@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -101,4 +102,26 @@ func lockedGems(lock string) []string {
 		}
 	}
 	return out
+}
+
+// `require` finds an extension by Ruby's DLEXT: on macOS a .so is never
+// loaded, so the build installs a .bundle there.
+func TestExtensionFileIsWhatRubyRequires(t *testing.T) {
+	if got := extensionFile("darwin"); got != "tasker_worker_rb.bundle" {
+		t.Errorf("darwin: %s", got)
+	}
+	if got := extensionFile("linux"); got != "tasker_worker_rb.so" {
+		t.Errorf("linux: %s", got)
+	}
+	ruby, err := exec.LookPath("ruby")
+	if err != nil {
+		t.Skip("no ruby here to ask for its DLEXT")
+	}
+	out, err := exec.Command(ruby, "-rrbconfig", "-e", `print RbConfig::CONFIG["DLEXT"]`).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "tasker_worker_rb." + string(out); extensionFile(runtime.GOOS) != want || filepath.Base(installed) != want {
+		t.Errorf("installs %s, Ruby requires %s", installed, want)
+	}
 }

@@ -4,7 +4,7 @@ require "json"
 require "net/http"
 require "stringio"
 
-# Calls into the built native extension (lib/tasker_worker_rb/tasker_worker_rb.so);
+# Calls into the built native extension (lib/tasker_worker_rb/tasker_worker_rb.so, .bundle on macOS);
 # no database: the URL points where nothing listens.
 RSpec.describe "TaskerWorkerRb::Native" do
   let(:native) { TaskerWorkerRb::Native }
@@ -16,7 +16,7 @@ RSpec.describe "TaskerWorkerRb::Native" do
 
   describe "loading" do
     it "is the extension next to the Ruby sources" do
-      loaded = $LOADED_FEATURES.grep(%r{/tasker_worker_rb/tasker_worker_rb\.so\z})
+      loaded = $LOADED_FEATURES.grep(%r{/tasker_worker_rb/tasker_worker_rb\.#{RbConfig::CONFIG["DLEXT"]}\z})
       expect(loaded).to eq([TaskerWorkerRb::NATIVE_PATH])
     end
 
