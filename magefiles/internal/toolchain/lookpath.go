@@ -11,20 +11,23 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 )
 
-// pgBinGlobs are where distributions keep PostgreSQL's server binaries when
-// they are not on PATH (Debian/Ubuntu put only wrappers for the client tools
-// there; Homebrew keeps versioned kegs).
+// pgBinGlobs are where distributions keep PostgreSQL's binaries when they
+// are not on PATH (Debian/Ubuntu put only wrappers for the client tools
+// there; Homebrew's postgresql@N and libpq are keg-only: not linked into
+// its bin/).
 var pgBinGlobs = []string{
 	"/usr/lib/postgresql/*/bin",
 	"/opt/homebrew/opt/postgresql@*/bin",
 	"/usr/local/opt/postgresql@*/bin",
+	"/opt/homebrew/opt/libpq/bin",
+	"/usr/local/opt/libpq/bin",
 	"/usr/pgsql-*/bin",
 }
 
 // LookPath finds bin in pathEnv (a PATH value; os.Getenv("PATH") when
-// empty). For PostgreSQL's server binaries (initdb, pg_ctl, postgres,
-// pg_isready) it also searches the distribution directories, newest version
-// first, because Debian does not put them on PATH.
+// empty). For PostgreSQL's binaries (initdb, pg_ctl, postgres, pg_isready,
+// psql) it also searches the distribution directories, newest version
+// first, because Debian and Homebrew do not put them on PATH.
 func LookPath(pathEnv, bin string) (string, error) {
 	if pathEnv == "" {
 		pathEnv = os.Getenv("PATH")
@@ -45,7 +48,7 @@ func LookPath(pathEnv, bin string) (string, error) {
 
 func isPostgresServerBin(bin string) bool {
 	switch bin {
-	case "initdb", "pg_ctl", "postgres", "pg_isready", "pg_config":
+	case "initdb", "pg_ctl", "postgres", "pg_isready", "pg_config", "psql":
 		return true
 	}
 	return false

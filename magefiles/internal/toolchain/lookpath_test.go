@@ -50,3 +50,19 @@ func writeFile(t *testing.T, dir, name string, mode os.FileMode, content string)
 		t.Fatal(err)
 	}
 }
+
+// Homebrew's libpq and postgresql@N are keg-only: `brew install libpq` (the
+// psql hint on macOS) leaves psql off PATH, in the keg's bin/.
+func TestPsqlIsFoundInAKeg(t *testing.T) {
+	keg := filepath.Join(t.TempDir(), "opt", "libpq", "bin")
+	if err := os.MkdirAll(keg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fake(t, keg, "psql", "")
+	saved := pgBinGlobs
+	pgBinGlobs = []string{keg}
+	t.Cleanup(func() { pgBinGlobs = saved })
+	if got, err := LookPath(t.TempDir(), "psql"); err != nil || got != filepath.Join(keg, "psql") {
+		t.Errorf("psql: %q, %v", got, err)
+	}
+}

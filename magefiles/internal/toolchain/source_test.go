@@ -30,6 +30,9 @@ func TestCommandsPerPlatform(t *testing.T) {
 		// No package manager: every system command is offered.
 		{"initdb", bare, []string{"sudo apt-get install -y postgresql", "brew install postgresql@15"}},
 		{"libclang", mac, []string{"brew install llvm"}},
+		{"cargo", mac, []string{"curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"}},
+		{"initdb", mac, []string{"brew install postgresql@15"}},
+		{"psql", mac, []string{"brew install libpq"}}, // keg-only: LookPath searches the keg
 	}
 	for _, c := range cases {
 		t.Run(c.name+"/"+c.p.GOOS+"/"+c.p.PM, func(t *testing.T) {

@@ -30,8 +30,10 @@ var postgresServer = Source{Apt: []string{"postgresql"}, Brew: []string{"postgre
 // Tools is the registry of every tool, grouped by area: one table maps each
 // tool to where it comes from on each platform.
 var Tools = []Tool{
+	// Not Homebrew's rustup: it is keg-only and installs no toolchain, so
+	// cargo is still missing after `brew install rustup`.
 	{Name: "cargo", Bin: "cargo", VersionArgs: version, Area: "rust",
-		Source: Source{Brew: []string{"rustup"}, Other: "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"}},
+		Source: Source{Other: "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"}},
 	{Name: "rustfmt", Bin: "rustfmt", VersionArgs: version, Area: "rust", Source: Source{Rustup: "rustfmt"}},
 	{Name: "clippy", Bin: "cargo-clippy", VersionArgs: version, Area: "rust", Source: Source{Rustup: "clippy"}},
 	{Name: "cargo-nextest", Bin: "cargo-nextest", VersionArgs: []string{"nextest", "--version"}, Area: "rust",
