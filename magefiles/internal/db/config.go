@@ -28,6 +28,7 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/sqlxmig"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/template"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
@@ -210,6 +211,9 @@ func (c *Config) migrator(u pgurl.URL) (applier, *source.Dir, error) {
 	}
 	cmd := func(t string) string { return "mage " + t }
 	opts := migrator.Options{URL: u, Dir: d, LockTimeout: c.LockTimeout, Logf: c.infof, Warnf: c.warnf, Show: c.show, Cmd: cmd}
+	if strings.HasPrefix(u.Database(), template.Prefix) {
+		opts.Warnf = nil // a template is cloned, never migrated by other tools
+	}
 	if d.Layout == source.SQLx {
 		return &sqlxmig.Migrator{Options: opts}, d, nil
 	}

@@ -86,9 +86,11 @@ func TestSearchPathTrap(t *testing.T) {
 				t.Fatal(err)
 			}
 			os.WriteFile(filepath.Join(c.MigrationsDir, layout.file(3)), []byte(trapFiles[3].body), 0o644)
+			log.Lines = nil
 			if err := c.Migrate(ctx); err != nil {
 				t.Fatalf("second run: %v", err)
 			}
+			second := log.String()
 			log.Lines = nil
 			if err := c.Migrate(ctx); err != nil {
 				t.Fatalf("third run: %v\n%s", err, log)
@@ -96,13 +98,23 @@ func TestSearchPathTrap(t *testing.T) {
 			if strings.Contains(log.String(), "applied") || !strings.Contains(log.String(), "is up to date") {
 				t.Errorf("the third run was not a no-op:\n%s", log)
 			}
+			if strings.Contains(log.String(), "warn:") {
+				t.Errorf("a run with nothing to do repeats the warning:\n%s", log)
+			}
 			if got := tablesNamed(t, c.URL, layout.table); got != "public" {
 				t.Errorf("%s in schemas %q, want public only", layout.table, got)
 			}
-			for _, w := range []string{`keeps its migration history in "public"."` + layout.table + `"`, `search_path "$user", public`,
-				`schema named like the role`, "options=-c%20search_path%3Dpublic", "ALTER ROLE"} {
-				if !strings.Contains(log.String(), w) {
-					t.Errorf("the warning lacks %q:\n%s", w, log)
+			// told by the run that applied files, and by db:status
+			log.Lines = nil
+			if err := c.Status(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for name, text := range map[string]string{"the second run": second, "status": log.String()} {
+				for _, w := range []string{`keeps its migration history in "public"."` + layout.table + `"`, `search_path "$user", public`,
+					`schema named like the role`, "options=-c%20search_path%3Dpublic", "ALTER ROLE"} {
+					if !strings.Contains(text, w) {
+						t.Errorf("the warning of %s lacks %q:\n%s", name, w, text)
+					}
 				}
 			}
 

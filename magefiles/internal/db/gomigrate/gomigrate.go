@@ -83,7 +83,7 @@ func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
 	}
 	pending := st.Pending
 	if len(pending) == 0 {
-		m.Warn(st.Warnings)
+		m.Warn(h.CopyWarnings(m.URL.Addr())) // the search_path trap was told when files ran
 		return nil, nil
 	}
 	var files []string

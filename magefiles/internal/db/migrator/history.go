@@ -83,31 +83,41 @@ func FindHistory(ctx context.Context, conn *pgx.Conn, tool Tool) (History, error
 // not use the build system's table.
 func (h History) Trapped() bool { return h.Creates != h.Schema }
 
-// Warnings explain, once per problem, what other tools connecting as the
-// same role would get wrong, and what to do about it. tool names them
-// ("sqlx-cli and sqlx::migrate!"); addr is the database.
+// Warnings explain what other tools connecting as the same role would get
+// wrong, and what to do about it: CopyWarnings, then TrapWarnings.
 func (h History) Warnings(tool, addr string) []string {
-	var out []string
-	if len(h.Copies) > 0 {
-		var names []string
-		for _, s := range h.Copies {
-			names = append(names, h.In(s))
-		}
-		out = append(out, fmt.Sprintf("%s has %d more %s table(s): %s; the build system keeps its history in %s (the first one created) and ignores the others (a tool whose search_path put another schema first created them); once nothing uses them, drop them (DROP TABLE %s;)",
-			addr, len(h.Copies), h.Table, strings.Join(names, ", "), h.Name(), strings.Join(names, ", ")))
+	return append(h.CopyWarnings(addr), h.TrapWarnings(tool, addr)...)
+}
+
+// CopyWarnings name the other copies of the table, which the build system
+// ignores (addr is the database).
+func (h History) CopyWarnings(addr string) []string {
+	if len(h.Copies) == 0 {
+		return nil
 	}
-	if h.Trapped() {
-		where := "no schema of it exists"
-		if h.Creates != "" {
-			where = fmt.Sprintf("the plain name %s means %s", h.Table, h.In(h.Creates))
-			if h.Creates == h.User {
-				where += ` (a schema named like the role exists, and "$user" comes first)`
-			}
-		}
-		out = append(out, fmt.Sprintf("%s keeps its migration history in %s, but a session as %s has search_path %s, so %s: %s would not find the history there and would run every migration again. The build system reads and writes %s only; for other tools add %s to their DATABASE_URL, or run ALTER ROLE %s SET search_path = %s (for every session of the role)",
-			addr, h.Name(), h.User, h.SearchPath, where, tool, h.Name(), SearchPathOption(h.Schema), pgx.Identifier{h.User}.Sanitize(), pgx.Identifier{h.Schema}.Sanitize()))
+	var names []string
+	for _, s := range h.Copies {
+		names = append(names, h.In(s))
 	}
-	return out
+	return []string{fmt.Sprintf("%s has %d more %s table(s): %s; the build system keeps its history in %s (the first one created) and ignores the others (a tool whose search_path put another schema first created them); once nothing uses them, drop them (DROP TABLE %s;)",
+		addr, len(h.Copies), h.Table, strings.Join(names, ", "), h.Name(), strings.Join(names, ", "))}
+}
+
+// TrapWarnings say, when a session of the role would not use the build
+// system's table, why, what tool would do then, and the fix.
+func (h History) TrapWarnings(tool, addr string) []string {
+	if !h.Trapped() {
+		return nil
+	}
+	where := "no schema of it exists"
+	if h.Creates != "" {
+		where = fmt.Sprintf("the plain name %s means %s", h.Table, h.In(h.Creates))
+		if h.Creates == h.User {
+			where += ` (a schema named like the role exists, and "$user" comes first)`
+		}
+	}
+	return []string{fmt.Sprintf("%s keeps its migration history in %s, but a session as %s has search_path %s, so %s: %s would not find the history there and would run every migration again. The build system reads and writes %s only; for other tools add %s to their DATABASE_URL, or run ALTER ROLE %s SET search_path = %s (for every session of the role)",
+		addr, h.Name(), h.User, h.SearchPath, where, tool, h.Name(), SearchPathOption(h.Schema), pgx.Identifier{h.User}.Sanitize(), pgx.Identifier{h.Schema}.Sanitize())}
 }
 
 // SearchPathOption is the URL parameter that gives a session search_path

@@ -215,7 +215,7 @@ func (m *Migrator) Up(ctx context.Context) ([]source.Migration, error) {
 		return nil, err
 	}
 	if len(st.Pending) == 0 {
-		m.Warn(st.Warnings)
+		m.Warn(h.CopyWarnings(m.URL.Addr())) // the search_path trap was told when files ran
 		return nil, nil
 	}
 	var files []string
