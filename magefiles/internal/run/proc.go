@@ -1,11 +1,13 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -191,4 +193,25 @@ func LookPath(pathEnv, bin string) (string, error) {
 		}
 	}
 	return "", &exec.Error{Name: bin, Err: exec.ErrNotFound}
+}
+
+// withPathExt lists the files Windows would run for p: p itself when its
+// extension is one of pathext's (PATHEXT; a default when empty), else p
+// with each of them (cmd, rustup's proxies and npm's shims are .exe and
+// .cmd files, named without their extension).
+func withPathExt(p, pathext string) []string {
+	var exts []string
+	for _, e := range strings.Split(strings.ToLower(cmp.Or(pathext, ".com;.exe;.bat;.cmd")), ";") {
+		if e != "" {
+			exts = append(exts, e)
+		}
+	}
+	if slices.Contains(exts, strings.ToLower(filepath.Ext(p))) {
+		return []string{p}
+	}
+	out := make([]string, len(exts))
+	for i, e := range exts {
+		out[i] = p + e
+	}
+	return out
 }

@@ -3,11 +3,7 @@
 package run
 
 import (
-	"cmp"
 	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 	"syscall"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
@@ -37,23 +33,9 @@ func SignalGroup(int, syscall.Signal) error { return RequireGroups("signalling a
 func exists(int) bool      { return false }
 func groupExists(int) bool { return false }
 
-// executable finds p as given or with one of PATHEXT's extensions (cmd,
-// rustup's proxies and npm's shims are .exe and .cmd files).
+// executable finds p as given or with one of PATHEXT's extensions.
 func executable(p string) (string, bool) {
-	var exts []string
-	for _, e := range strings.Split(strings.ToLower(cmp.Or(os.Getenv("PATHEXT"), ".com;.exe;.bat;.cmd")), ";") {
-		if e != "" {
-			exts = append(exts, e)
-		}
-	}
-	candidates := []string{p}
-	if !slices.Contains(exts, strings.ToLower(filepath.Ext(p))) {
-		candidates = candidates[:0]
-		for _, e := range exts {
-			candidates = append(candidates, p+e)
-		}
-	}
-	for _, c := range candidates {
+	for _, c := range withPathExt(p, os.Getenv("PATHEXT")) {
 		if st, err := os.Stat(c); err == nil && !st.IsDir() {
 			return c, true
 		}
