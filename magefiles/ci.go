@@ -42,6 +42,9 @@ func (CI) Setup(ctx context.Context) error { return ciStep(ctx, ci.Setup) }
 // BuildWorkers builds the Python, Ruby and TypeScript workers' native extensions.
 func (CI) BuildWorkers(ctx context.Context) error { return ciStep(ctx, ci.BuildWorkers) }
 
+// TestBuildSystem runs the build system's own Go tests (go test ./magefiles/...), as the macOS CI job does.
+func (CI) TestBuildSystem(ctx context.Context) error { return ciStep(ctx, ci.TestBuildSystem) }
+
 // BuildTests archives the Rust test binaries once (cargo nextest archive) into target/nextest/tests.tar.zst;
 // shard jobs run slices of them from it (TASKER_SHARD=K/N, TASKER_TEST_ARCHIVE=<file>) without compiling.
 func (CI) BuildTests(ctx context.Context) error { return ciStep(ctx, ci.BuildTests) }

@@ -86,6 +86,15 @@ func Matrix(all []lang.Pipeline, shards int) string {
 	return string(b)
 }
 
+// TestBuildSystem runs the build system's own tests (go test
+// ./magefiles/...): the macOS job's check that process handling, the local
+// cluster and the services work there.
+func TestBuildSystem(s *session.S, _ []lang.Pipeline) run.Step {
+	return run.Step{Name: "ci:testBuildSystem", Do: func(ctx context.Context, r *run.Runner) error {
+		return r.Run(ctx, s.Cmd(".", "go", "test", "./magefiles/..."))
+	}}
+}
+
 // BuildTests archives the Rust test binaries once (nextest), for shard
 // jobs that run from the archive without compiling.
 func BuildTests(s *session.S, _ []lang.Pipeline) run.Step {

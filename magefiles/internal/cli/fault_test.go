@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -137,9 +136,7 @@ func TestServicesReconnectAfterPostgresRestarts(t *testing.T) {
 	}{
 		{"db:down then db:up", func(t *testing.T, st *ownStack) { st.mage(t, "db:down").expect(t, 0) }, "db:up"},
 		{"kill -9 of the postmaster then db:setup", func(t *testing.T, st *ownStack) {
-			if err := syscall.Kill(st.postmaster(t), syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
+			kill(t, st.postmaster(t))
 		}, "db:setup"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -81,7 +81,7 @@ func assertStackGone(t *testing.T, ports []int, out *bytes.Buffer) {
 	for _, bin := range []string{"tasker-orchestration", "tasker-worker-rust"} {
 		if pids := running(filepath.Join(root, "target", "debug", bin)); len(pids) > 0 {
 			for _, p := range pids {
-				_ = syscall.Kill(p, syscall.SIGKILL)
+				kill(t, p)
 			}
 			t.Errorf("%s still running: %v", bin, pids)
 		}

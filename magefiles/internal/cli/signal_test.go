@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -46,9 +47,21 @@ func TestInterruptStopsAForegroundService(t *testing.T) {
 	bin := filepath.Join(root, "target", "debug", "tasker-orchestration")
 	if pids := running(bin); len(pids) > 0 {
 		for _, p := range pids {
-			_ = syscall.Kill(p, syscall.SIGKILL)
+			kill(t, p)
 		}
 		t.Fatalf("orphaned %s: pids %v", bin, pids)
+	}
+}
+
+// kill ends process pid at once (kill -9), on every platform.
+func kill(t testing.TB, pid int) {
+	t.Helper()
+	p, err := os.FindProcess(pid)
+	if err == nil {
+		err = p.Kill()
+	}
+	if err != nil && !errors.Is(err, os.ErrProcessDone) {
+		t.Errorf("killing pid %d: %v", pid, err)
 	}
 }
 

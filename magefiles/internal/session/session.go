@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mattn/go-shellwords"
@@ -80,7 +81,8 @@ func New(root string, e *env.Env, o run.Options) *S {
 	if tools.Index == "" {
 		tools.Index = toolchain.DefaultIndex
 	}
-	e.Set("PATH", e.Get("PATH")+string(os.PathListSeparator)+tools.BinDir())
+	path := append(toolchain.PreferredDirs(tools.Platform), e.Get("PATH"), tools.BinDir())
+	e.Set("PATH", strings.Join(path, string(os.PathListSeparator)))
 	o.Env = e.Environ()
 	o.InstallHint = toolchain.HintForBin
 	return &S{Paths: paths, Env: e, Run: run.New(o), Tools: tools, Start: time.Now()}

@@ -102,7 +102,9 @@ func (in *Installer) ensure(ctx context.Context, r *run.Runner, pathEnv string, 
 			err = in.run(ctx, r, "rustup", "component", "add", t.Source.Rustup)
 		case len(t.Source.Gem) > 0:
 			r.Infof("installing %s from RubyGems (missing, and no %s package)", t.Name, in.Platform.PM)
-			err = in.run(ctx, r, append([]string{"gem", "install", "--no-document"}, t.Source.Gem...)...)
+			// into BinDir, which is on every child's PATH (Homebrew's gem
+			// directory is not)
+			err = in.run(ctx, r, append([]string{"gem", "install", "--no-document", "--bindir", in.BinDir()}, t.Source.Gem...)...)
 		default:
 			return missingError(in.Platform, []Tool{t})
 		}

@@ -71,3 +71,23 @@ func versionOf(p string) []int {
 	}
 	return out
 }
+
+// kegBins are Homebrew's keg-only formulas whose programs the build runs:
+// Homebrew keeps them off PATH so as not to shadow macOS's own (an old
+// Ruby in /usr/bin).
+var kegBins = []string{"/opt/homebrew/opt/ruby/bin", "/usr/local/opt/ruby/bin"}
+
+// PreferredDirs are the directories to put in front of PATH on p: the
+// keg-only formulas that are installed, on macOS.
+func PreferredDirs(p Platform) []string {
+	if p.GOOS != "darwin" {
+		return nil
+	}
+	var out []string
+	for _, d := range kegBins {
+		if fileExists(d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}

@@ -75,3 +75,18 @@ func TestWheelPins(t *testing.T) {
 		t.Errorf("linux/amd64 wheel = %+v, want %s", f, want)
 	}
 }
+
+// Only macOS gets Homebrew's keg-only directories in front of PATH, and
+// only those that exist.
+func TestPreferredDirs(t *testing.T) {
+	if got := PreferredDirs(Platform{GOOS: "linux"}); got != nil {
+		t.Errorf("linux: %q", got)
+	}
+	saved := kegBins
+	t.Cleanup(func() { kegBins = saved })
+	dir := t.TempDir()
+	kegBins = []string{dir, dir + "/absent"}
+	if got := PreferredDirs(Platform{GOOS: "darwin"}); !slices.Equal(got, []string{dir}) {
+		t.Errorf("darwin: %q, want [%s]", got, dir)
+	}
+}

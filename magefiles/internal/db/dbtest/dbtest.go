@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -147,7 +146,7 @@ func sweep(ctx context.Context) {
 			continue
 		}
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		if pid <= 0 || syscall.Kill(pid, 0) == nil {
+		if pid <= 0 || run.Alive(pid) {
 			continue
 		}
 		c := &cluster.Cluster{Dir: filepath.Join(d, "pg"), Run: Runner()}
