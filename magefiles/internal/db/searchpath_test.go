@@ -53,6 +53,19 @@ var trapLayouts = []struct {
 		`DO $$ BEGIN EXECUTE format('CREATE TABLE IF NOT EXISTS %I.schema_migrations (version bigint not null primary key, dirty boolean not null)', current_schema()); END $$`},
 }
 
+// trapConfig is a Config for the first n trapFiles in a layout, on a new
+// database dropped when the test ends.
+func trapConfig(t *testing.T, layout string, file func(int) string, n int) (*Config, *dbtest.Log) {
+	files := map[string]string{}
+	for i := range n {
+		files[file(i)] = trapFiles[i].body
+	}
+	c, log, _ := config(t, uniqueDB("trap"), files)
+	c.Layout = layout
+	t.Cleanup(func() { c.Allow = true; c.Drop(context.Background()) })
+	return c, log
+}
+
 // tablesNamed lists the schemas holding a table called name.
 func tablesNamed(t *testing.T, u pgurl.URL, name string) string {
 	t.Helper()
@@ -74,14 +87,8 @@ func TestSearchPathTrap(t *testing.T) {
 	ctx := context.Background()
 	for _, layout := range trapLayouts {
 		t.Run(layout.name, func(t *testing.T) {
-			files := map[string]string{}
-			for i := range 3 {
-				files[layout.file(i)] = trapFiles[i].body
-			}
-			c, log, _ := config(t, uniqueDB("trap"), files)
-			c.Layout = layout.name
+			c, log := trapConfig(t, layout.name, layout.file, 3)
 			c.URL = asTasker(t, c.URL)
-			t.Cleanup(func() { c.Allow = true; c.Drop(ctx) })
 			if err := c.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -153,13 +160,7 @@ func TestHistoryStaysWhereItWasCreated(t *testing.T) {
 	ctx := context.Background()
 	for _, layout := range trapLayouts {
 		t.Run(layout.name, func(t *testing.T) {
-			files := map[string]string{}
-			for i := range 4 {
-				files[layout.file(i)] = trapFiles[i].body
-			}
-			c, log, _ := config(t, uniqueDB("moved"), files)
-			c.Layout = layout.name
-			t.Cleanup(func() { c.Allow = true; c.Drop(ctx) })
+			c, log := trapConfig(t, layout.name, layout.file, 4)
 			if err := c.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}

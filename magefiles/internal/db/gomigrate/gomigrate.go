@@ -305,17 +305,9 @@ func stateOf(ctx context.Context, conn *pgx.Conn, exists bool, table string) (ve
 
 // Status compares the directory with the database.
 func (m *Migrator) Status(ctx context.Context, conn *pgx.Conn) (source.Status, error) {
-	h, err := migrator.FindHistory(ctx, conn, tool)
-	if err != nil {
-		return source.Status{Layout: source.Migrate, Version: -1}, err
-	}
-	st, elsewhere, err := m.status(ctx, conn, h)
-	if err == nil {
-		if e := m.RecordedElsewhere(h, elsewhere, ""); e != nil {
-			st.Warnings = append(st.Warnings, e.Error())
-		}
-	}
-	return st, err
+	return m.Compare(ctx, conn, tool, source.Migrate, func(h migrator.History) (source.Status, map[int64]string, error) {
+		return m.status(ctx, conn, h)
+	})
 }
 
 // status compares the directory with the version table h; elsewhere are

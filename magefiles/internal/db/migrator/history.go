@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db/source"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 )
 
@@ -160,4 +161,23 @@ func (o Options) RecordedElsewhere(h History, elsewhere map[int64]string, fix st
 		return fail.New(fail.Failed, "%s", msg)
 	}
 	return fail.New(fail.Failed, "refusing to run them again: %s; %s, then run %s", msg, fix, o.Command("db:migrate"))
+}
+
+// Compare is a layout's Status: it finds tool's history in conn's
+// database, compares it with the directory (compare returns the pending
+// versions other copies of the table record as applied, too), and warns
+// about those.
+func (o Options) Compare(ctx context.Context, conn *pgx.Conn, tool Tool, layout source.Layout,
+	compare func(History) (source.Status, map[int64]string, error)) (source.Status, error) {
+	h, err := FindHistory(ctx, conn, tool)
+	if err != nil {
+		return source.Status{Layout: layout, Version: -1}, err
+	}
+	st, elsewhere, err := compare(h)
+	if err == nil {
+		if e := o.RecordedElsewhere(h, elsewhere, ""); e != nil {
+			st.Warnings = append(st.Warnings, e.Error())
+		}
+	}
+	return st, err
 }
