@@ -11,7 +11,7 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 )
 
-// DB manages the PostgreSQL database in DATABASE_URL and the local cluster in .tasker/postgres.
+// DB manages the PostgreSQL database in DATABASE_URL (and the queue's in PGMQ_DATABASE_URL when it names another) and the local cluster in .tasker/postgres.
 type DB mg.Namespace
 
 // Check connects (3 s timeout) and prints the server version, database, migration version and pending count.

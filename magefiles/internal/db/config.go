@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,14 @@ const (
 	// are several times faster; the data is lost on reboot (db:setup
 	// rebuilds it). Useful on CI machines.
 	EnvClusterDir = "TASKER_PG_DIR"
+	// EnvQueueURL gives the queue its own database (tasker-core's split
+	// mode) when it names another database than DATABASE_URL.
+	EnvQueueURL = "PGMQ_DATABASE_URL"
+	// EnvQueuePattern picks the queue's migrations by file name (a regular
+	// expression, default DefaultQueuePattern), as tasker-core's
+	// run_migrations() does with "pgmq".
+	EnvQueuePattern     = "TASKER_PGMQ_MIGRATIONS_PATTERN"
+	DefaultQueuePattern = "pgmq"
 )
 
 // Logger prints progress lines (*run.Runner is one).
@@ -55,7 +64,12 @@ type Logger interface {
 
 // Config is what the db targets act on.
 type Config struct {
-	URL            pgurl.URL        // DATABASE_URL as configured
+	URL pgurl.URL // DATABASE_URL as configured
+	// Queue is PGMQ_DATABASE_URL when it names another database (split
+	// mode): the migrations QueuePattern matches go there, the others to
+	// URL, each database with its own history and lock. nil: one database.
+	Queue          *pgurl.URL
+	QueuePattern   *regexp.Regexp   // nil: DefaultQueuePattern
 	TaskerEnv      string           // TASKER_ENV
 	Allow          bool             // TASKER_ALLOW_DESTRUCTIVE
 	MigrationsDir  string           // absolute
@@ -68,7 +82,9 @@ type Config struct {
 	Log            Logger
 	Out            io.Writer // reports (default os.Stdout)
 
-	warned bool // about ignored migration files
+	warned bool    // about ignored migration files
+	part   string  // "main" or "queue": one database of a split Config (parts)
+	whole  *Config // the split Config a part was made from
 }
 
 // FromSession resolves the Config from the session's environment.
@@ -88,6 +104,10 @@ func FromSession(s *session.S) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	queue, pattern, err := queueFrom(s.Env.Get(EnvQueueURL), s.Env.Get(EnvQueuePattern), u)
+	if err != nil {
+		return nil, err
+	}
 	clusterDir := s.Env.Get(EnvClusterDir)
 	if clusterDir == "" {
 		clusterDir = s.Paths.State("postgres")
@@ -96,6 +116,8 @@ func FromSession(s *session.S) (*Config, error) {
 	}
 	return &Config{
 		URL:           u,
+		Queue:         queue,
+		QueuePattern:  pattern,
 		TaskerEnv:     s.Env.Get("TASKER_ENV"),
 		Allow:         env.Bool(s.Env, "TASKER_ALLOW_DESTRUCTIVE"),
 		MigrationsDir: dir,
@@ -179,11 +201,18 @@ func (c *Config) migrations() (*source.Dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !c.warned {
-		c.warned = true
+	warned := &c.warned
+	if c.whole != nil { // the parts of a split share one directory: told once
+		warned = &c.whole.warned
+	}
+	if !*warned {
+		*warned = true
 		for _, n := range d.Ignored {
 			c.warnf("%s is ignored: its name matches no %s migration pattern", c.show(d.File(n)), layout)
 		}
+	}
+	if c.part != "" && len(d.Migrations) > 0 {
+		return c.ours(d)
 	}
 	if len(d.Migrations) == 0 {
 		ignored := ""

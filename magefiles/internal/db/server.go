@@ -47,14 +47,14 @@ func (c *Config) unreachable(u pgurl.URL, err error) error {
 	code := fail.Failed
 	switch kind := pg.Classify(err); {
 	case kind == pg.NotPostgres:
-		msg = fmt.Sprintf("%s answered, but not as PostgreSQL (an HTTP server?); point DATABASE_URL at PostgreSQL's port", u.Server())
+		msg = fmt.Sprintf("%s answered, but not as PostgreSQL (an HTTP server?); point %s at PostgreSQL's port", u.Server(), u.Variable())
 		code = fail.Config
 	case kind == pg.Rejected:
-		msg = fmt.Sprintf("PostgreSQL at %s refused the login (%s); check the user and password in DATABASE_URL, or run `mage db:up` to start the local cluster (on a free port if this one is taken)", u.Addr(), cause)
+		msg = fmt.Sprintf("PostgreSQL at %s refused the login (%s); check the user and password in %s, or run `mage db:up` to start the local cluster (on a free port if this one is taken)", u.Addr(), cause, u.Variable())
 	case kind == pg.NoDatabase:
 		msg = fmt.Sprintf("database %s does not exist on %s; run `mage db:setup` to create and migrate it", u.Database(), u.Server())
 	case !u.Local():
-		msg = fmt.Sprintf("cannot reach PostgreSQL at %s (%s); check that the server is up and DATABASE_URL is right (the local cluster serves only localhost URLs)", u.Addr(), cause)
+		msg = fmt.Sprintf("cannot reach PostgreSQL at %s (%s); check that the server is up and %s is right (the local cluster serves only localhost URLs)", u.Addr(), cause, u.Variable())
 	default:
 		msg = fmt.Sprintf("cannot reach PostgreSQL at %s (%s); run `mage db:up` to start the local cluster", u.Addr(), cause)
 	}
@@ -117,7 +117,7 @@ func (c *Config) restartReplaced(ctx context.Context) error {
 
 // warnReplaced is restartReplaced for the targets that change nothing.
 func (c *Config) warnReplaced() {
-	if c.Cluster == nil || !c.URL.Local() {
+	if c.Cluster == nil || !c.URL.Local() || c.part == "queue" { // said once, for main
 		return
 	}
 	if why, replaced := c.Cluster.Replaced(); replaced {
@@ -151,6 +151,12 @@ func (c *Config) Up(ctx context.Context) (pgurl.URL, error) {
 	u := c.embedded(c.URL, port)
 	if err := c.provision(ctx, u, port); err != nil {
 		return u, err
+	}
+	// split databases on this cluster: the queue's role and database too
+	if q := c.Queue; q != nil && q.Addr() != c.URL.Addr() && sameLocalServer(c.URL, *q) {
+		if err := c.provision(ctx, c.embedded(*q, port), port); err != nil {
+			return u, err
+		}
 	}
 	if wasRunning {
 		c.infof("the local PostgreSQL is running: %s", u.Redacted())
@@ -189,7 +195,7 @@ func (c *Config) provision(ctx context.Context, u pgurl.URL, port int) error {
 func (c *Config) createDB(ctx context.Context, conn *pgx.Conn, u pgurl.URL) (bool, error) {
 	name := u.Database()
 	if name == "" {
-		return false, fail.New(fail.Config, "DATABASE_URL names no database; add one, e.g. …/tasker_rust_test")
+		return false, fail.New(fail.Config, "%s names no database; add one, e.g. …/tasker_rust_test", u.Variable())
 	}
 	exists, err := pg.DatabaseExists(ctx, conn, name)
 	if err != nil || exists {

@@ -134,6 +134,18 @@ func SetupStep(s *session.S, url *string) run.Step {
 	}}
 }
 
+// ReadyURLs is db:setup returning every database it left ready:
+// DATABASE_URL's and, with split databases (PGMQ_DATABASE_URL naming
+// another database), the queue's, each with the port the local cluster
+// really listens on. Give children urls.Env().
+func ReadyURLs(ctx context.Context, s *session.S) (urls URLs, err error) {
+	err = with(s, func(c *Config) error {
+		urls, err = c.SetupAll(ctx)
+		return err
+	})
+	return urls, err
+}
+
 // Ready is db:setup returning the URL it left ready: the port the local
 // cluster really listens on (not DATABASE_URL's when that was taken). The
 // URL carries the password: export it to children, never print it.
@@ -161,18 +173,25 @@ func Destroy(ctx context.Context, s *session.S) error {
 	return with(s, func(c *Config) error { return c.Destroy(ctx) })
 }
 
-// Template is db:template: it prints the template's name and hash.
+// Template is db:template: it prints the template's name and hash (split:
+// each database's).
 func Template(ctx context.Context, s *session.S) error {
 	return with(s, func(c *Config) error {
-		info, err := c.Template(ctx)
+		infos, err := c.Templates(ctx)
 		if err != nil {
 			return err
 		}
-		verb := "up to date"
-		if info.Built {
-			verb = "built"
+		for _, info := range infos {
+			verb := "up to date"
+			if info.Built {
+				verb = "built"
+			}
+			part := ""
+			if info.Part != "" {
+				part = "[" + info.Part + "] "
+			}
+			fmt.Fprintf(c.out(), "%s%s (%s; migrations hash %s)\n", part, info.Name, verb, info.Hash)
 		}
-		fmt.Fprintf(c.out(), "%s (%s; migrations hash %s)\n", info.Name, verb, info.Hash)
 		return nil
 	})
 }
@@ -180,18 +199,38 @@ func Template(ctx context.Context, s *session.S) error {
 // WithClone runs fn against a fresh clone of the migrated template, named
 // tasker_test_<area>_<pid>, and drops the clone afterwards (also when fn
 // fails or is cancelled). Test targets use it to give each runner its own
-// database.
+// database. With split databases the queue database is cloned too, but
+// only WithClones hands its URL on.
 func WithClone(ctx context.Context, s *session.S, area string, fn func(url string) error) error {
+	return WithClones(ctx, s, area, func(urls URLs) error { return fn(urls.Database) })
+}
+
+// WithClones is WithClone for every database: urls.Database is the clone
+// of DATABASE_URL's template and, with split databases, urls.Queue the
+// clone (tasker_test_<area>_<pid>_pgmq) of the queue database's; give
+// children urls.Env().
+func WithClones(ctx context.Context, s *session.S, area string, fn func(urls URLs) error) error {
 	name := fmt.Sprintf("tasker_test_%s_%d", area, os.Getpid())
-	url, err := Clone(ctx, s, name)
+	var urls URLs
+	err := with(s, func(c *Config) error {
+		main, queue, err := c.Clones(ctx, name)
+		if err != nil {
+			return err
+		}
+		urls.Database = main.String()
+		if queue != nil {
+			urls.Queue = queue.String()
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	defer func() {
-		// A cancelled ctx must not leave the clone behind.
+		// A cancelled ctx must not leave the clones behind.
 		if derr := DropClone(context.WithoutCancel(ctx), s, name); derr != nil {
 			s.Run.Warnf("could not drop test database %s: %v", name, derr)
 		}
 	}()
-	return fn(url)
+	return fn(urls)
 }

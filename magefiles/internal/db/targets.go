@@ -40,7 +40,7 @@ func (c *Config) guard(op string, u pgurl.URL, db string) error {
 
 // Check connects with a short timeout and prints the server version, the
 // database, the migration version and the pending count. It starts nothing.
-func (c *Config) Check(ctx context.Context) error {
+func (c *Config) checkOne(ctx context.Context) error {
 	c.warnReplaced()
 	u := c.Effective()
 	conn, err := pg.Connect(ctx, u, c.connectTimeout())
@@ -92,7 +92,7 @@ func describeVersion(st source.Status) string {
 }
 
 // Create creates DATABASE_URL's database if it is missing.
-func (c *Config) Create(ctx context.Context) (pgurl.URL, error) {
+func (c *Config) createOne(ctx context.Context) (pgurl.URL, error) {
 	if c.DryRun {
 		return c.URL, dryRunf(c.out(), "would create database %s", c.URL.Addr())
 	}
@@ -118,7 +118,7 @@ func (c *Config) Create(ctx context.Context) (pgurl.URL, error) {
 }
 
 // Drop drops DATABASE_URL's database (WITH (FORCE): open connections end).
-func (c *Config) Drop(ctx context.Context) error {
+func (c *Config) dropOne(ctx context.Context) error {
 	u, proceed, err := c.destructive("drop", "would drop database %s")
 	if !proceed {
 		return err
@@ -169,7 +169,7 @@ func (c *Config) dropDatabase(ctx context.Context, conn *pgx.Conn, u pgurl.URL) 
 
 // Reset drops the database (ending open connections), creates it and
 // migrates it: never a silent no-op.
-func (c *Config) Reset(ctx context.Context) (pgurl.URL, error) {
+func (c *Config) resetOne(ctx context.Context) (pgurl.URL, error) {
 	u, proceed, err := c.destructive("reset", "would drop, create and migrate %s")
 	if !proceed {
 		return u, err
@@ -233,7 +233,7 @@ func (c *Config) migrate(ctx context.Context, u pgurl.URL) ([]source.Migration, 
 }
 
 // Migrate applies pending migrations, creating a missing local database.
-func (c *Config) Migrate(ctx context.Context) error {
+func (c *Config) migrateOne(ctx context.Context) error {
 	if c.DryRun {
 		return dryRunf(c.out(), "would migrate %s from %s", c.URL.Addr(), c.show(c.MigrationsDir))
 	}
@@ -277,7 +277,7 @@ func (c *Config) ready(ctx context.Context) (pgurl.URL, error) {
 // Ensure returns the URL of a reachable, existing, fully migrated database:
 // it starts the local cluster for a local DATABASE_URL with nothing
 // listening, creates the database and applies pending migrations.
-func (c *Config) Ensure(ctx context.Context) (pgurl.URL, error) {
+func (c *Config) ensureOne(ctx context.Context) (pgurl.URL, error) {
 	if _, err := c.migrations(); err != nil { // before anything is created
 		return c.URL, err
 	}
@@ -290,7 +290,7 @@ func (c *Config) Ensure(ctx context.Context) (pgurl.URL, error) {
 }
 
 // Rollback reverts the latest migration (refused without a down file).
-func (c *Config) Rollback(ctx context.Context) error {
+func (c *Config) rollbackOne(ctx context.Context) error {
 	m, _, err := c.guardedMigrator(ctx, "roll back", "would roll back the latest migration of %s")
 	if m == nil {
 		return err
@@ -343,13 +343,9 @@ func ParseVersion(s string) (int64, error) {
 	return v, nil
 }
 
-// Force records version (clean) without running anything, to recover from
-// a failed migration.
-func (c *Config) Force(ctx context.Context, version string) error {
-	v, err := ParseVersion(version)
-	if err != nil {
-		return err
-	}
+// forceOne records version v (clean) without running anything, to recover
+// from a failed migration.
+func (c *Config) forceOne(ctx context.Context, v int64) error {
 	m, u, err := c.guardedMigrator(ctx, "force the migration version of", "would set the migration version of %s to "+strconv.FormatInt(v, 10))
 	if m == nil {
 		return err
@@ -368,7 +364,7 @@ func (c *Config) Force(ctx context.Context, version string) error {
 // Status lists applied and pending migrations, the dirty flag and drift.
 // It only reads: a missing server or database is reported with the target
 // that makes it.
-func (c *Config) Status(ctx context.Context) error {
+func (c *Config) statusOne(ctx context.Context) error {
 	c.warnReplaced()
 	u := c.Effective()
 	conn, err := pg.Connect(ctx, u, c.connectTimeout())
@@ -452,30 +448,19 @@ func (c *Config) New(name string) error {
 	return nil
 }
 
-// Setup makes the database usable: starts the local cluster if needed,
-// creates the database and migrates it.
-func (c *Config) Setup(ctx context.Context) (pgurl.URL, error) {
-	if c.DryRun {
-		return c.URL, dryRunf(c.out(), "would start PostgreSQL if needed, create and migrate %s", c.URL.Addr())
-	}
-	u, err := c.Ensure(ctx)
-	if err == nil {
-		c.infof("database ready: %s", u.Redacted())
-	}
-	return u, err
-}
-
 // TemplateInfo describes the template database for the current migrations.
 type TemplateInfo struct {
+	Part  string // "", or split: "main" or "queue"
 	Name  string // tasker_tpl_<12 hex>
 	Hash  string // full SHA-256 of the migrations
 	Built bool   // this call built it
 	Admin pgurl.URL
 }
 
-// Template builds the template database for the current migrations if it
-// is missing (dropping stale ones) on the server, started if needed.
-func (c *Config) Template(ctx context.Context) (TemplateInfo, error) {
+// templateOne builds the template database for the current migrations if
+// it is missing (dropping stale ones, but not those named in keep) on the
+// server, started if needed.
+func (c *Config) templateOne(ctx context.Context, keep []string) (TemplateInfo, error) {
 	var info TemplateInfo
 	d, err := c.migrations()
 	if err != nil {
@@ -492,27 +477,27 @@ func (c *Config) Template(ctx context.Context) (TemplateInfo, error) {
 	info.Name, info.Built, err = template.Ensure(ctx, u, info.Hash, func(ctx context.Context, t pgurl.URL) error {
 		_, err := c.migrate(ctx, t)
 		return err
-	}, template.Options{Logf: c.infof, LockTimeout: c.lockTimeout()})
+	}, template.Options{Logf: c.infof, LockTimeout: c.lockTimeout(), Keep: keep})
 	return info, err
 }
 
-// Clone creates database name from the template (built if needed) and
+// cloneOne creates database name from the template (built if needed) and
 // returns its URL (password included: pass it to children, never print it).
-func (c *Config) Clone(ctx context.Context, name string) (pgurl.URL, error) {
+func (c *Config) cloneOne(ctx context.Context, name string, keep []string) (pgurl.URL, error) {
 	if name == c.URL.Database() {
-		return pgurl.URL{}, fail.New(fail.Config, "clone name %q is DATABASE_URL's own database; pick another name", name)
+		return pgurl.URL{}, fail.New(fail.Config, "clone name %q is %s's own database; pick another name", name, c.URL.Variable())
 	}
-	info, err := c.Template(ctx)
+	info, err := c.templateOne(ctx, keep)
 	if err != nil {
 		return pgurl.URL{}, err
 	}
 	return template.Clone(ctx, info.Admin, info.Name, name)
 }
 
-// DropClone drops a database made by Clone.
-func (c *Config) DropClone(ctx context.Context, name string) error {
+// dropCloneOne drops a database made by cloneOne.
+func (c *Config) dropCloneOne(ctx context.Context, name string) error {
 	if name == c.URL.Database() {
-		return fail.New(fail.Config, "refusing to drop %q as a clone: it is DATABASE_URL's own database", name)
+		return fail.New(fail.Config, "refusing to drop %q as a clone: it is %s's own database", name, c.URL.Variable())
 	}
 	u := c.Effective()
 	if err := template.CheckName(name); err != nil {

@@ -34,13 +34,18 @@ type URL struct {
 	cfg      *pgx.ConnConfig // pgx's reading of u (x-* parameters left out)
 	hostaddr string          // libpq's hostaddr (parameter or PGHOSTADDR): the address used instead of the host's
 	err      error           // why a derived URL does not parse (Config returns it)
+	variable string          // where it came from, for messages ("" = DATABASE_URL)
 }
 
-// Parse parses s. Errors are configuration errors (exit 5) that never
-// contain s: url.Parse errors embed the raw URL, password included.
-func Parse(s string) (URL, error) {
+// Parse parses s, DATABASE_URL's value. Errors are configuration errors
+// (exit 5) that never contain s: url.Parse errors embed the raw URL,
+// password included.
+func Parse(s string) (URL, error) { return ParseVar("DATABASE_URL", s) }
+
+// ParseVar is Parse for the value of another variable, which errors name.
+func ParseVar(variable, s string) (URL, error) {
 	bad := func(why string) error {
-		return fail.New(fail.Config, "DATABASE_URL is not a valid postgresql:// URL: %s", why)
+		return fail.New(fail.Config, "%s is not a valid postgresql:// URL: %s", variable, why)
 	}
 	if strings.TrimSpace(s) == "" {
 		return URL{}, bad("it is empty; set it in .env.local, e.g. postgresql://tasker:tasker@localhost:5432/tasker_rust_test")
@@ -71,16 +76,16 @@ func Parse(s string) (URL, error) {
 	if _, err := url.ParseQuery(u.RawQuery); err != nil {
 		return URL{}, bad("the query string does not parse")
 	}
-	return read(u)
+	return read(u, variable)
 }
 
 // read adds pgx's reading of u (the environment included: PGHOST, PGPORT,
 // service files, the password file).
-func read(u *url.URL) (URL, error) {
-	r := URL{u: u, cfg: &pgx.ConnConfig{}}
+func read(u *url.URL, variable string) (URL, error) {
+	r := URL{u: u, cfg: &pgx.ConnConfig{}, variable: variable}
 	cfg, err := pgx.ParseConfig(driverString(u))
 	if err != nil {
-		return URL{}, fail.New(fail.Config, "DATABASE_URL is not usable: %s", r.Scrub(parseMessage(err)))
+		return URL{}, fail.New(fail.Config, "%s is not usable: %s", variable, r.Scrub(parseMessage(err)))
 	}
 	r.cfg = cfg
 	r.hostaddr = cfg.RuntimeParams["hostaddr"]
@@ -88,7 +93,7 @@ func read(u *url.URL) (URL, error) {
 		r.hostaddr = os.Getenv("PGHOSTADDR")
 	}
 	if strings.Contains(r.hostaddr, ",") {
-		return URL{}, fail.New(fail.Config, "DATABASE_URL is not usable: a list of hostaddr values is not supported; give one address, or list hosts in host=")
+		return URL{}, fail.New(fail.Config, "%s is not usable: a list of hostaddr values is not supported; give one address, or list hosts in host=", variable)
 	}
 	return r, nil
 }
@@ -104,12 +109,21 @@ func parseMessage(err error) string {
 }
 
 // derive is the URL for a modified copy of u's text.
-func derive(c *url.URL) URL {
-	r, err := read(c)
+func (u URL) derive(c *url.URL) URL {
+	r, err := read(c, u.Variable())
 	if err != nil {
-		return URL{u: c, cfg: &pgx.ConnConfig{}, err: err}
+		return URL{u: c, cfg: &pgx.ConnConfig{}, err: err, variable: u.variable}
 	}
 	return r
+}
+
+// Variable names where the URL came from: DATABASE_URL, or the variable
+// given to ParseVar.
+func (u URL) Variable() string {
+	if u.variable == "" {
+		return "DATABASE_URL"
+	}
+	return u.variable
 }
 
 // Config is a copy of pgx's config for the URL, ready to connect: the
@@ -293,7 +307,7 @@ func (u URL) WithDatabase(name string) URL {
 		q.Del("dbname")
 		c.RawQuery = encode(q)
 	}
-	return derive(c)
+	return u.derive(c)
 }
 
 // WithHostPort returns the URL pointing at host:port over TCP (a host=,
@@ -308,7 +322,7 @@ func (u URL) WithHostPort(host string, port int) URL {
 		q.Del("port")
 		c.RawQuery = encode(q)
 	}
-	return derive(c)
+	return u.derive(c)
 }
 
 // WithParam returns the URL with a query parameter set.
@@ -317,7 +331,7 @@ func (u URL) WithParam(key, value string) URL {
 	q := c.Query()
 	q.Set(key, value)
 	c.RawQuery = encode(q)
-	return derive(c)
+	return u.derive(c)
 }
 
 // encode is q as a URL query that libpq and pgx read back as it was: they

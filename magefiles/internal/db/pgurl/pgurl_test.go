@@ -162,3 +162,15 @@ func TestDerivedURLsKeepOptions(t *testing.T) {
 		}
 	}
 }
+
+// Errors name the variable the URL came from.
+func TestParseVarNamesTheVariable(t *testing.T) {
+	_, err := ParseVar("PGMQ_DATABASE_URL", "mysql://u:p@h/db")
+	if err == nil || !strings.HasPrefix(err.Error(), "PGMQ_DATABASE_URL is not a valid postgresql:// URL") {
+		t.Errorf("%v", err)
+	}
+	u, _ := ParseVar("PGMQ_DATABASE_URL", "postgresql://u:p@localhost/q")
+	if u.WithDatabase("other").Variable() != "PGMQ_DATABASE_URL" || MustParse("postgresql://localhost/db").Variable() != "DATABASE_URL" {
+		t.Error("a derived URL forgets where it came from")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +43,9 @@ type Migrate func(ctx context.Context, u pgurl.URL) error
 type Options struct {
 	LockTimeout time.Duration // default 2m (TASKER_DB_LOCK_TIMEOUT from the targets)
 	Logf        func(format string, a ...any)
+	// Keep names other current templates on the server, not stale ones:
+	// with split databases, the other database's.
+	Keep []string
 }
 
 // Ensure makes sure the template for hash exists on the server of admin (a
@@ -78,7 +82,7 @@ func Ensure(ctx context.Context, admin pgurl.URL, hash string, migrate Migrate, 
 		return name, false, admin.ScrubErr(err)
 	}
 	for db, isTemplate := range existing {
-		if db == name && isTemplate {
+		if isTemplate && (db == name || slices.Contains(o.Keep, db)) {
 			continue
 		}
 		// a stale hash, or ours half-built by a run that died
