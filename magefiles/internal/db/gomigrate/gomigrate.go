@@ -313,7 +313,7 @@ func (m *Migrator) Status(ctx context.Context, conn *pgx.Conn) (source.Status, e
 // status compares the directory with the version table h; elsewhere are
 // the pending versions another copy of the table records as applied.
 func (m *Migrator) status(ctx context.Context, conn *pgx.Conn, h migrator.History) (st source.Status, elsewhere map[int64]string, err error) {
-	st = source.Status{Layout: source.Migrate, Table: h.Name(), Warnings: h.Warnings(tool.Name, m.URL.Addr())}
+	st = source.Status{Layout: source.Migrate, Table: h.Name(), Warnings: h.StatusWarnings(tool.Name, m.URL.Addr())}
 	st.Version, st.Dirty, err = State(ctx, conn, h)
 	if err != nil {
 		return st, nil, err

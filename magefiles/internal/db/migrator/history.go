@@ -121,6 +121,18 @@ func (h History) TrapWarnings(tool, addr string) []string {
 		addr, h.Name(), h.User, h.SearchPath, where, tool, h.Name(), SearchPathOption(h.Schema), pgx.Identifier{h.User}.Sanitize(), pgx.Identifier{h.Schema}.Sanitize())}
 }
 
+// StatusWarnings are what status and check print on every run: the copies
+// of the table, and the search_path trap in one line (db:migrate explains
+// it in full when it arises).
+func (h History) StatusWarnings(tool, addr string) []string {
+	w := h.CopyWarnings(addr)
+	if h.Trapped() {
+		w = append(w, fmt.Sprintf("%s: history in %s, which sessions as %s do not see by its plain name; for %s, add %s to DATABASE_URL",
+			addr, h.Name(), h.User, tool, SearchPathOption(h.Schema)))
+	}
+	return w
+}
+
 // SearchPathOption is the URL parameter that gives a session search_path
 // schema (libpq, pgx, sqlx and golang-migrate all pass options on).
 func SearchPathOption(schema string) string {

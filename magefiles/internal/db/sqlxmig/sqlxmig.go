@@ -100,7 +100,7 @@ func (m *Migrator) Status(ctx context.Context, conn *pgx.Conn) (source.Status, e
 // status compares the directory with the history h; elsewhere are the
 // pending versions other copies of the table record as applied.
 func (m *Migrator) status(ctx context.Context, conn *pgx.Conn, h migrator.History) (st source.Status, elsewhere map[int64]string, err error) {
-	st = source.Status{Layout: source.SQLx, Version: -1, Table: h.Name(), Warnings: h.Warnings(tool.Name, m.URL.Addr())}
+	st = source.Status{Layout: source.SQLx, Version: -1, Table: h.Name(), Warnings: h.StatusWarnings(tool.Name, m.URL.Addr())}
 	rows, err := Rows(ctx, conn, h)
 	if err != nil {
 		return st, nil, err
