@@ -75,7 +75,8 @@ func TestWithoutNextestTestsFallBackWithAWarning(t *testing.T) {
 	}
 	// Rooted elsewhere, so that no cargo-nextest installed into this
 	// checkout's .tasker/tools is found.
-	s, out := dryRunIn(t, t.TempDir(), "PATH="+bin)
+	// Not CI, where the missing tool would be installed instead.
+	s, out := dryRunIn(t, t.TempDir(), "PATH="+bin, "CI=", "TASKER_INSTALL=")
 	if err := s.Run.Serial(context.Background(), Workspace(s).Test(Profile{})); err != nil {
 		t.Fatal(err)
 	}
