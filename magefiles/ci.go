@@ -36,7 +36,7 @@ func (CI) Flow(ctx context.Context) error {
 	})
 }
 
-// Setup installs toolchain pieces and dependencies (cargo-nextest when missing, venv, npm packages).
+// Setup installs what is missing (system packages with apt-get or brew, cargo-nextest prebuilt, the PostgreSQL server) and each area's dependencies (venv, gems, npm packages).
 func (CI) Setup(ctx context.Context) error { return ciStep(ctx, ci.Setup) }
 
 // BuildWorkers builds the Python, Ruby and TypeScript workers' native extensions.
