@@ -104,7 +104,9 @@ func (in *Installer) ensure(ctx context.Context, r *run.Runner, pathEnv string, 
 			r.Infof("installing %s from RubyGems (missing, and no %s package)", t.Name, in.Platform.PM)
 			// into BinDir, which is on every child's PATH (Homebrew's gem
 			// directory is not)
-			err = in.run(ctx, r, append([]string{"gem", "install", "--no-document", "--bindir", in.BinDir()}, t.Source.Gem...)...)
+			if err = os.MkdirAll(in.BinDir(), 0o755); err == nil {
+				err = in.run(ctx, r, append([]string{"gem", "install", "--no-document", "--bindir", in.BinDir()}, t.Source.Gem...)...)
+			}
 		default:
 			return missingError(in.Platform, []Tool{t})
 		}
