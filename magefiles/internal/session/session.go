@@ -4,6 +4,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -30,6 +31,9 @@ type S struct {
 	// pytest's -k.
 	TestArgs []string
 	Start    time.Time
+
+	sccache    *sccacheRun // nil: compiles do not go through sccache
+	cargoFlags []string    // added to cargo commands (see useSccache)
 }
 
 // Open finds the repository root, loads the environment (exit 5 on a
@@ -83,14 +87,21 @@ func New(root string, e *env.Env, o run.Options) *S {
 	}
 	path := append(toolchain.PreferredDirs(tools.Platform), e.Get("PATH"), tools.BinDir())
 	e.Set("PATH", strings.Join(path, string(os.PathListSeparator)))
+	s := &S{Paths: paths, Env: e, Tools: tools, Start: time.Now()}
 	o.Env = e.Environ()
+	if SccacheEnabled(e) {
+		o.Env = s.useSccache()
+	}
 	o.InstallHint = toolchain.HintForBin
-	return &S{Paths: paths, Env: e, Run: run.New(o), Tools: tools, Start: time.Now()}
+	s.Run = run.New(o)
+	return s
 }
 
 // Cmd builds a command that runs in dir, relative to the repository root.
+// With sccache on, cargo and maturin commands get the target directory and
+// colour as flags (see flagVars).
 func (s *S) Cmd(dir string, argv ...string) run.Cmd {
-	return run.Cmd{Argv: argv, Dir: s.Paths.Abs(dir)}
+	return run.Cmd{Argv: s.withCargoFlags(argv), Dir: s.Paths.Abs(dir)}
 }
 
 // PATH is the PATH children run with.
@@ -100,7 +111,11 @@ func (s *S) PATH() string { return s.Env.Get("PATH") }
 // session's PATH): a missing one is installed under CI=true or
 // TASKER_INSTALL=1, otherwise the error (exit 3) names the command.
 func (s *S) Need(ctx context.Context, r *run.Runner, pathEnv string, tools ...string) error {
-	return s.Tools.Need(ctx, r, s.orPATH(pathEnv), tools...)
+	if err := s.Tools.Need(ctx, r, s.orPATH(pathEnv), tools...); err != nil {
+		return err
+	}
+	s.compilesNeeded(ctx, r, tools)
+	return nil
 }
 
 // Install is Need for setup targets, which always install what they can.
@@ -121,17 +136,27 @@ func (s *S) TargetDir(rel ...string) string {
 }
 
 // Finish ends an invocation: when more than one step ran it prints the
-// summary table (and appends it to $GITHUB_STEP_SUMMARY in Actions), then
-// returns err unchanged.
+// summary table, then sccache's hit rate when this run compiled through it
+// (both also appended to $GITHUB_STEP_SUMMARY in Actions); it returns err
+// unchanged.
 func (s *S) Finish(title string, err error) error {
-	results := s.Run.Results()
-	if len(results) < 2 {
+	table := len(s.Run.Results()) >= 2
+	cache := s.sccacheLine(context.Background())
+	if !table && cache == "" {
 		return err
 	}
 	took := time.Since(s.Start)
-	s.Run.Summary(os.Stderr, took)
+	markdown := ""
+	if table {
+		s.Run.Summary(os.Stderr, took)
+		markdown = s.Run.Markdown(title, took)
+	}
+	if cache != "" {
+		fmt.Fprintln(os.Stderr, cache)
+		markdown += "\n" + cache + "\n"
+	}
 	if path := s.Env.Get("GITHUB_STEP_SUMMARY"); path != "" && env.Bool(s.Env, "GITHUB_ACTIONS") {
-		if werr := gha.AppendSummary(path, s.Run.Markdown(title, took)); werr != nil {
+		if werr := gha.AppendSummary(path, markdown); werr != nil {
 			s.Run.Warnf("could not write the step summary to %s: %v", path, werr)
 		}
 	}

@@ -24,6 +24,9 @@ type Installer struct {
 	Root     string // the repository root, where commands run
 	Auto     bool   // install wherever a tool is needed (CI=true, TASKER_INSTALL=1), not only in setup
 	Platform Platform
+	// Sccache: cargo and maturin compile through sccache (RUSTC_WRAPPER),
+	// so whatever needs either of them needs sccache too.
+	Sccache bool
 
 	mu      sync.Mutex // one install at a time: apt and cargo lock anyway
 	updated bool       // apt-get update ran
@@ -45,6 +48,9 @@ func (in *Installer) Install(ctx context.Context, r *run.Runner, pathEnv string,
 }
 
 func (in *Installer) ensure(ctx context.Context, r *run.Runner, pathEnv string, install bool, names []string) error {
+	if in.Sccache && !slices.Contains(names, "sccache") && (slices.Contains(names, "cargo") || slices.Contains(names, "maturin")) {
+		names = append(slices.Clone(names), "sccache")
+	}
 	tools := make([]Tool, 0, len(names))
 	for _, n := range names {
 		t, ok := Find(n)
@@ -186,7 +192,11 @@ func (in *Installer) cargo(ctx context.Context, r *run.Runner, t Tool) error {
 		argv = append(argv, "--version", v)
 	}
 	r.Infof("installing %s: no prebuilt binary for %s/%s, compiling it with cargo (minutes)", t.Name, in.Platform.GOOS, in.Platform.GOARCH)
-	if err := in.run(ctx, r, argv...); err != nil {
+	c := run.Cmd{Argv: argv, Dir: in.Root}
+	if t.Name == "sccache" {
+		c.Env = []string{"RUSTC_WRAPPER="} // the wrapper is what is being built
+	}
+	if err := r.Run(ctx, c); err != nil {
 		return err
 	}
 	return in.saveReceipt(t, Receipt{Version: v, From: "cargo install --locked " + t.Source.Cargo + " " + v})

