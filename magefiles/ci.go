@@ -82,7 +82,11 @@ func (CI) Matrix() error {
 	if err != nil {
 		return err
 	}
-	m := ci.Matrix(all, shards)
+	areas, err := ci.Affected(context.Background(), s, all)
+	if err != nil {
+		return err
+	}
+	m := ci.Matrix(areas, shards)
 	fmt.Println(m)
 	if out := os.Getenv("GITHUB_OUTPUT"); out != "" {
 		return gha.SetOutput(out, "matrix", m)
@@ -96,6 +100,9 @@ func pipeline(ctx context.Context, plan func(*session.S, []lang.Pipeline) []run.
 	return do(ctx, func(ctx context.Context, s *session.S) error {
 		selected, err := ci.Select(s, all)
 		if err != nil {
+			return err
+		}
+		if selected, err = ci.Affected(ctx, s, selected); err != nil {
 			return err
 		}
 		err = s.Run.Serial(ctx, plan(s, selected)...)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/ci"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
@@ -117,6 +118,10 @@ func steps(ctx context.Context, plan func(*session.S) []run.Step) error {
 // fan runs one root action across the areas, in parallel (compiles take turns).
 func fan(ctx context.Context, verb string, action lang.Action) error {
 	return do(ctx, func(ctx context.Context, s *session.S) error {
-		return s.Run.Parallel(ctx, lang.Fan(s, verb, action, lang.Areas(all)...)...)
+		areas, err := ci.Affected(ctx, s, all)
+		if err != nil {
+			return err
+		}
+		return s.Run.Parallel(ctx, lang.Fan(s, verb, action, lang.Areas(areas)...)...)
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/affected"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
@@ -44,6 +45,20 @@ func Select(s *session.S, all []lang.Pipeline) ([]lang.Pipeline, error) {
 		out = append(out, all[i])
 	}
 	return out, nil
+}
+
+// Affected narrows areas to those a change since MAGE_SINCE reaches (all
+// of them without it), saying why each runs (see package affected).
+func Affected(ctx context.Context, s *session.S, areas []lang.Pipeline) ([]lang.Pipeline, error) {
+	names := make([]string, len(areas))
+	for i, a := range areas {
+		names[i] = a.Name()
+	}
+	keep, err := affected.Select(ctx, s, names)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(slices.Clone(areas), func(a lang.Pipeline) bool { return !slices.Contains(keep, a.Name()) }), nil
 }
 
 // ShardsEnv splits the Rust tests over that many matrix jobs (default 1).

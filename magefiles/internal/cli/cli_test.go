@@ -219,3 +219,18 @@ func TestExtraArgumentsReachTheTestRunners(t *testing.T) {
 	}
 	invoke(t, root, []string{`TASKER_TEST_ARGS=-k "open`}, "python:test").expect(t, 5, "TASKER_TEST_ARGS")
 }
+
+// MAGE_SINCE narrows the root aggregates to the areas a change reaches:
+// with nothing changed since HEAD none runs, each named as skipped; a ref
+// that is not a commit is exit 5.
+func TestSinceRunsOnlyAffectedAreas(t *testing.T) {
+	invoke(t, root, []string{"MAGE_SINCE=no-such-ref", "MAGE_DRY_RUN=1"}, "check").expect(t, 5, "MAGE_SINCE")
+	if out, err := exec.Command("git", "-C", root, "status", "--porcelain").Output(); err != nil || len(out) > 0 {
+		t.Skip("the checkout has uncommitted changes; the rest needs a clean tree")
+	}
+	res := invoke(t, root, []string{"MAGE_SINCE=HEAD", "MAGE_DRY_RUN=1"}, "check")
+	res.expect(t, 0, "not affected since HEAD: rust (skipped)", "not affected since HEAD: python (skipped)")
+	if strings.Contains(res.stderr, "[dry-run]") {
+		t.Errorf("a step ran although nothing changed:\n%s", res.stderr)
+	}
+}

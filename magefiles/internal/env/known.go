@@ -58,6 +58,8 @@ var Known = slices.Concat([]Doc{
 	{Key: "TASKER_ROOT", Default: "", Description: "repository root override (empty: found from the working directory)"},
 	{Key: "TASKER_SERVICES", Default: "", Description: "services:start only these services, comma-separated (empty: all)"},
 	{Key: "TASKER_SERVICE_TIMEOUT", Default: "30s", Description: "how long each service may take to become healthy"},
+	{Key: "MAGE_SINCE", Default: "",
+		Description: "run root aggregates and ci: targets only for the areas changed since this git ref, each with the reason"},
 	{Key: "TASKER_CI_AREAS", Default: "", Description: "ci: targets only for these areas, comma-separated (empty: all)"},
 	{Key: "TASKER_CI_SHARDS", Default: "1", Description: "ci:matrix splits the Rust tests over this many jobs"},
 	{Key: "TASKER_SHARD", Default: "", Description: "run only slice K/N of the Rust tests (nextest --partition slice:K/N)"},
