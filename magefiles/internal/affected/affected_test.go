@@ -114,9 +114,9 @@ func TestChangedInARealRepository(t *testing.T) {
 	gitIn("tag", "base")
 	write("crates/tasker-shared/src/lib.rs", "// v2\n") // committed below
 	gitIn("commit", "-q", "-am", "shared")
-	write("README.md", "v2\n")                 // uncommitted
+	write("README.md", "v2\n")                     // uncommitted
 	write("workers/python/python/new file.py", "") // untracked, with a space
-	write("target/debug/out", "")              // ignored
+	write("target/debug/out", "")                  // ignored
 
 	r := run.New(run.Options{Stdout: io.Discard, Stderr: io.Discard, Env: os.Environ()})
 	files, err := Changed(context.Background(), r, dir, "base")
