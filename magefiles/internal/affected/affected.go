@@ -47,6 +47,7 @@ var everything = []struct{ prefix, why string }{
 	{"magefiles/", "the build system changed"},
 	{"go.mod", "the build system's dependencies changed"},
 	{"go.sum", "the build system's dependencies changed"},
+	{".env.example", "the build system's variables changed"},
 	{".ci/", "the CI entry point changed"},
 	{".github/", "the CI workflow changed"},
 	{".config/", "tool configuration changed"},
