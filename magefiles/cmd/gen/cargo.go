@@ -1,13 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -27,23 +25,12 @@ func cargoMetadata(root string) ([]byte, error) {
 	return out, nil
 }
 
-// metadata is what the generator reads of `cargo metadata --format-version 1`.
-type metadata struct {
-	WorkspaceRoot string `json:"workspace_root"`
-	Packages      []pkg  `json:"packages"`
-}
-
-type pkg struct {
-	Name         string        `json:"name"`
-	Description  string        `json:"description"`
-	ManifestPath string        `json:"manifest_path"`
-	Targets      []cargoTarget `json:"targets"`
-}
-
-type cargoTarget struct {
-	Name string   `json:"name"`
-	Kind []string `json:"kind"` // "lib", "bin", "cdylib", "test", ...
-}
+// The generator's names for cargo metadata's parts.
+type (
+	metadata    = workspace.Metadata
+	pkg         = workspace.Package
+	cargoTarget = workspace.Target
+)
 
 // crate is a workspace.Crate with its description, for its namespace's doc.
 type crate struct {
@@ -61,30 +48,29 @@ type crate struct {
 //
 // Any other member has no namespace: an error naming it.
 func readCrates(data []byte) ([]crate, error) {
-	var m metadata
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("reading cargo metadata: %w", err)
+	m, err := workspace.ReadMetadata(data)
+	if err != nil {
+		return nil, err
 	}
 	var crates []crate
 	var errs []error
 	members := map[string]bool{}
 	for _, p := range m.Packages {
-		rel, err := filepath.Rel(m.WorkspaceRoot, filepath.Dir(p.ManifestPath))
+		dir, err := p.Dir(m.WorkspaceRoot)
 		if err != nil {
 			return nil, err
 		}
-		dir := filepath.ToSlash(rel)
 		members[p.Name] = true
 		name, ok := crateName(dir)
 		switch {
-		case p.target("cdylib") != "":
+		case p.Target("cdylib") != "":
 			errs = append(errs, checkExtension(p, dir))
 		case strings.HasPrefix(dir, "tests/"):
 		case !ok:
 			errs = append(errs, fmt.Errorf("%s (%s) would have no namespace: put crates in crates/tasker-<name>, a language's service in workers/<lang>, test suites in tests/", p.Name, dir))
 		default:
 			c := crate{Crate: workspace.Crate{Key: camel(name), Package: p.Name, Dir: dir}, Description: p.Description}
-			if p.target("bin") != "" {
+			if p.Target("bin") != "" {
 				c.Service = name
 			}
 			crates = append(crates, c)
@@ -119,24 +105,14 @@ func camel(name string) string {
 	return strings.Join(parts, "")
 }
 
-// target is the name of p's target of kind ("bin", "cdylib"), or "".
-func (p pkg) target(kind string) string {
-	for _, t := range p.Targets {
-		if slices.Contains(t.Kind, kind) {
-			return t.Name
-		}
-	}
-	return ""
-}
-
 // checkExtension compares a cdylib with its row in workspace.Extensions.
 func checkExtension(p pkg, dir string) error {
 	for _, e := range workspace.Extensions {
 		if e.Package != p.Name {
 			continue
 		}
-		if e.Dir != dir || e.Lib != p.target("cdylib") {
-			return fmt.Errorf("workspace.Extensions: %s has Dir %q and Lib %q, cargo says %q and %q", e.Package, e.Dir, e.Lib, dir, p.target("cdylib"))
+		if e.Dir != dir || e.Lib != p.Target("cdylib") {
+			return fmt.Errorf("workspace.Extensions: %s has Dir %q and Lib %q, cargo says %q and %q", e.Package, e.Dir, e.Lib, dir, p.Target("cdylib"))
 		}
 		return nil
 	}

@@ -10,7 +10,6 @@ package affected
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -146,32 +145,17 @@ func (g Graph) dependsOn(from, to string) bool {
 // ReadCrates reads the workspace packages from `cargo metadata --no-deps`
 // output, directories relative to root.
 func ReadCrates(metadata []byte, root string) ([]Crate, error) {
-	var m struct {
-		Packages []struct {
-			Name         string `json:"name"`
-			ManifestPath string `json:"manifest_path"`
-			Dependencies []struct {
-				Name string `json:"name"`
-				Path string `json:"path"`
-			} `json:"dependencies"`
-		} `json:"packages"`
-	}
-	if err := json.Unmarshal(metadata, &m); err != nil {
-		return nil, fmt.Errorf("reading cargo metadata: %w", err)
+	m, err := workspace.ReadMetadata(metadata)
+	if err != nil {
+		return nil, err
 	}
 	var out []Crate
 	for _, p := range m.Packages {
-		dir, err := filepath.Rel(root, filepath.Dir(p.ManifestPath))
+		dir, err := p.Dir(root)
 		if err != nil {
 			return nil, err
 		}
-		c := Crate{Name: p.Name, Dir: filepath.ToSlash(dir)}
-		for _, d := range p.Dependencies {
-			if d.Path != "" {
-				c.Deps = append(c.Deps, d.Name)
-			}
-		}
-		out = append(out, c)
+		out = append(out, Crate{Name: p.Name, Dir: dir, Deps: p.WorkspaceDeps()})
 	}
 	return out, nil
 }

@@ -134,18 +134,6 @@ func SetupStep(s *session.S, url *string) run.Step {
 	}}
 }
 
-// ReadyURLs is db:setup returning every database it left ready:
-// DATABASE_URL's and, with split databases (PGMQ_DATABASE_URL naming
-// another database), the queue's, each with the port the local cluster
-// really listens on. Give children urls.Env().
-func ReadyURLs(ctx context.Context, s *session.S) (urls URLs, err error) {
-	err = with(s, func(c *Config) error {
-		urls, err = c.SetupAll(ctx)
-		return err
-	})
-	return urls, err
-}
-
 // Ready is db:setup returning the URL it left ready: the port the local
 // cluster really listens on (not DATABASE_URL's when that was taken). The
 // URL carries the password: export it to children, never print it.

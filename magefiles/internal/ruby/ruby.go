@@ -98,24 +98,32 @@ func bundle(ctx context.Context, r *run.Runner, s *session.S) error {
 // compiled in) and installs it into lib/; skipped while Ruby already loads
 // that build.
 func (Worker) Build(s *session.S) []run.Step {
-	kt := k(s)
-	return []run.Step{kt.Build([]string{"ruby", "ruby-headers", "libclang", "cargo"}, probe(s), func(ctx context.Context, r *run.Runner, id string) error {
-		if err := r.Run(ctx, kt.Cargo(id, false)); err != nil {
-			return err
-		}
-		return kt.Install(r, kt.Library("debug"), installed)
-	})}
+	return []run.Step{k(s).Build([]string{"ruby", "cargo"}, probe(s), compile(s, false))}
 }
 
 // BuildRelease compiles the extension with the release profile and installs it.
 func (Worker) BuildRelease(s *session.S) []run.Step {
+	return []run.Step{k(s).Release([]string{"ruby", "cargo"}, compile(s, true))}
+}
+
+// compile builds the extension and installs it where `require` finds it.
+// rb-sys needs Ruby's headers and libclang, checked only when it compiles
+// (each check runs ruby), not on every up-to-date build.
+func compile(s *session.S, release bool) func(context.Context, *run.Runner, string) error {
 	kt := k(s)
-	return []run.Step{kt.Release([]string{"ruby", "ruby-headers", "libclang", "cargo"}, func(ctx context.Context, r *run.Runner, id string) error {
-		if err := r.Run(ctx, kt.Cargo(id, true)); err != nil {
+	profile := "debug"
+	if release {
+		profile = "release"
+	}
+	return func(ctx context.Context, r *run.Runner, id string) error {
+		if err := s.Need(ctx, r, kt.PATH(), "ruby-headers", "libclang"); err != nil {
 			return err
 		}
-		return kt.Install(r, kt.Library("release"), installed)
-	})}
+		if err := r.Run(ctx, kt.Cargo(id, release)); err != nil {
+			return err
+		}
+		return kt.Install(r, kt.Library(profile), installed)
+	}
 }
 
 // Format checks layout with rubocop's Layout cops (the crate's formatting

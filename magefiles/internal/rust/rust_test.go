@@ -214,10 +214,7 @@ func TestShardsFromAnArchiveCoverTheRunOnce(t *testing.T) {
 	}
 	s := session()
 	if _, err := toolchain.LookPath(s.PATH(), "cargo-nextest"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("cargo-nextest is not installed (CI=true: tests must not skip); `go tool mage setup` installs it")
-		}
-		t.Skip("cargo-nextest is not installed: `go tool mage setup` installs it")
+		testkit.Missing(t, "cargo-nextest is not installed", "`go tool mage setup` installs it")
 	}
 	if err := s.Run.Serial(context.Background(), Workspace(s).Archive()); err != nil {
 		t.Fatalf("archiving the tests: %v", err)

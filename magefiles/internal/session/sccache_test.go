@@ -123,10 +123,7 @@ func startRedis(t *testing.T, s *S, port int) {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.Install(ctx, s.Run, "", "redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis-server (CI=true: tests must not skip): %v", err)
-		}
-		t.Skipf("redis-server cannot be installed here, so the Redis backend is untested: %v", err)
+		testkit.Missing(t, "redis-server cannot be installed here, so the Redis backend is untested", err.Error())
 	}
 	cmd := exec.Command("redis-server", "--bind", "127.0.0.1", "--port", fmt.Sprint(port), "--save", "", "--appendonly", "no", "--dir", t.TempDir())
 	cmd.Env = s.Run.Env()

@@ -43,19 +43,25 @@ func FreePort(t testing.TB) int {
 }
 
 // NeedTool skips the test when bin is not on PATH, naming it and the
-// target that installs it; under CI=true a missing tool fails the test
-// instead, so CI never passes by skipping.
+// target that installs it (see Missing).
 func NeedTool(t testing.TB, bin string) string {
 	t.Helper()
 	p, err := exec.LookPath(bin)
-	if err == nil {
-		return p
+	if err != nil {
+		Missing(t, bin+" is not installed", "`go tool mage setup` installs it")
 	}
+	return p
+}
+
+// Missing ends a test that cannot run here, saying what is missing and how
+// to get it: a skip at a desk, a failure under CI=true, so that CI never
+// passes by skipping.
+func Missing(t testing.TB, what, how string) {
+	t.Helper()
 	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed (CI=true: tests must not skip); `go tool mage setup` installs it", bin)
+		t.Fatalf("%s (CI=true: tests must not skip): %s", what, how)
 	}
-	t.Skipf("%s is not installed: `go tool mage setup` installs it", bin)
-	return ""
+	t.Skipf("%s: %s", what, how)
 }
 
 // ScratchDir is where tests put throwaway directories that other OS users
