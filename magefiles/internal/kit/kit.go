@@ -7,11 +7,13 @@ package kit
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/cache"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/stamp"
@@ -30,6 +32,12 @@ type Kit struct {
 	// ZeroBasedLines says the test runner's JUnit reports count lines from
 	// 0 (pytest); annotations need 1-based lines.
 	ZeroBasedLines bool
+	// KeyTools are the runtimes whose versions every cached action of the
+	// worker depends on (its interpreter, say).
+	KeyTools []string
+	// Built are the files the build writes where the language loads them
+	// (relative to the root): what the cache restores instead of compiling.
+	Built func() []string
 }
 
 // PATH is the PATH the worker's tools run with: its own tool directories
@@ -63,9 +71,10 @@ func (k Kit) cargoEnv() []string {
 func (k Kit) Name(action string) string { return k.Ext.Worker + ":" + action }
 
 // Tool is a step that checks tools (exit 3 naming the install command when
-// one is missing) and runs commands in order.
+// one is missing) and runs commands in order; a check or test goes through
+// the action cache.
 func (k Kit) Tool(action string, tools []string, cmds ...run.Cmd) run.Step {
-	return k.Do(action, false, tools, func(ctx context.Context, r *run.Runner) error {
+	return k.Cached(action, false, tools, func() cache.Spec { return cache.Spec{Cmds: cmds} }, func(ctx context.Context, r *run.Runner) error {
 		return RunAll(ctx, r, cmds...)
 	})
 }
@@ -83,12 +92,56 @@ func RunAll(ctx context.Context, r *run.Runner, cmds ...run.Cmd) error {
 // Do is a step that checks tools (installing them under CI=true or
 // TASKER_INSTALL=1), then runs fn. Heavy steps compile.
 func (k Kit) Do(action string, heavy bool, tools []string, fn func(context.Context, *run.Runner) error) run.Step {
+	return k.Cached(action, heavy, tools, nil, fn)
+}
+
+// Cached is Do through the action cache when action is one it records
+// (see Cacheable) and extra is given: extra says what fn runs and writes
+// beyond what every action of the worker reads. The key is taken after
+// the tools are checked, so a tool installed on the way is keyed as
+// installed.
+func (k Kit) Cached(action string, heavy bool, tools []string, extra func() cache.Spec, fn func(context.Context, *run.Runner) error) run.Step {
 	return run.Step{Name: k.Name(action), Heavy: heavy, Do: func(ctx context.Context, r *run.Runner) error {
 		if err := k.S.Need(ctx, r, k.PATH(), tools...); err != nil {
 			return err
 		}
-		return fn(ctx, r)
+		if extra == nil || !Cacheable(action) {
+			return fn(ctx, r)
+		}
+		return k.S.Cache.Do(ctx, r, k.Spec(action, tools, extra()), fn)
 	}}
+}
+
+// Cacheable says whether the cache records action ("test:bun" is a test):
+// checks, tests and builds, never fixes, runs or integration tests (they
+// depend on a database's state).
+func Cacheable(action string) bool {
+	base, _, _ := strings.Cut(action, ":")
+	switch base {
+	case "format", "lint", "lintRust", "typecheck", "test", "testFfi", "testCi", "build", "buildTs":
+		return true
+	}
+	return false
+}
+
+// Spec is what the worker's action reads: the worker's files, its
+// runtimes and tools, and for what loads or builds the native extension
+// the Rust it is compiled from; extra adds commands, tools and outputs.
+func (k Kit) Spec(action string, tools []string, extra cache.Spec) cache.Spec {
+	sp := extra
+	sp.Name = k.Name(action)
+	sp.PATH = k.PATH()
+	sp.Inputs = append([]cache.Input{{Path: k.Dir}}, extra.Inputs...)
+	sp.Tools = append(append(append([]string(nil), k.KeyTools...), tools...), extra.Tools...)
+	sp.Env = append([]string{"TASKER_TEST_ARGS"}, extra.Env...)
+	base, _, _ := strings.Cut(action, ":")
+	switch base {
+	case "test", "testFfi", "testCi", "lintRust", "build":
+		sp.Inputs = append(sp.Inputs, cache.ExtensionInputs(k.Ext)...)
+		sp.Env = append(sp.Env, cache.RustEnv...)
+		sp.Tools = append(sp.Tools, "cargo", "rustc")
+	}
+	return sp
 }
 
 // Stamp is the worker's stamp for kind ("setup", "build").
@@ -132,13 +185,15 @@ func (k Kit) stamped(action string, key func() (string, error), ok func(context.
 		if err := st.Clear(); err != nil {
 			return err
 		}
-		if err := fn(ctx, r, want); err != nil {
+		err = fn(ctx, r, want)
+		var hit *run.CachedError
+		if err != nil && !errors.As(err, &hit) || r.DryRun() {
 			return err
 		}
-		if r.DryRun() {
-			return nil
+		if serr := st.Save(want); serr != nil {
+			return serr
 		}
-		return st.Save(want)
+		return err // nil, or the cache hit that stands for the run
 	}
 }
 

@@ -3,30 +3,28 @@ package kit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/annotate"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/cache"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/stamp"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
 
 // BuildIDEnv is the variable the extensions read at compile time
 // (option_env!) and report at run time as their BUILD_ID.
 const BuildIDEnv = "TASKER_BUILD_ID"
 
-// rustSource keeps the files that change what cargo builds.
-func rustSource(name string) bool {
-	return strings.HasSuffix(name, ".rs") || strings.HasSuffix(name, ".toml") || name == "Cargo.lock"
-}
-
 // BuildID hashes everything the extension is compiled from: the shared
 // crates, the extension crate and the workspace manifest and lock file.
 func (k Kit) BuildID() (string, error) {
-	return stamp.Hash(k.S.Paths.Root, rustSource, []string{"crates", k.Ext.Dir, "Cargo.toml", "Cargo.lock"})
+	return stamp.Hash(k.S.Paths.Root, workspace.RustSource, []string{"crates", k.Ext.Dir, "Cargo.toml", "Cargo.lock"})
 }
 
 // Cargo builds the extension crate with the build id compiled in.
@@ -93,10 +91,35 @@ func (k Kit) Fresh(ctx context.Context, r *run.Runner, probe Probe, id string) b
 }
 
 // Build is the stamped build step: skipped while the Rust sources hash to
-// the build id the language already loads; otherwise build(id) runs.
+// the build id the language already loads; otherwise the files the build
+// writes (Built) are restored from the action cache or build(id) runs.
 func (k Kit) Build(tools []string, probe Probe, build func(context.Context, *run.Runner, string) error) run.Step {
 	fresh := func(ctx context.Context, r *run.Runner, id string) bool { return k.Fresh(ctx, r, probe, id) }
-	return k.Stamped("build", true, tools, k.BuildID, fresh, build)
+	var outputs []string
+	if k.Built != nil {
+		outputs = k.Built()
+	}
+	return k.Stamped("build", true, tools, k.BuildID, fresh, k.Restorable("build", tools, probe, outputs, build))
+}
+
+// Restorable makes a stamped step's work go through the action cache: on
+// a hit the outputs are restored and, when probe is given, the language
+// must load them, or the work runs after all (a restored file the
+// language does not pick up is no build). Without outputs it is fn.
+func (k Kit) Restorable(action string, tools []string, probe Probe, outputs []string, fn func(context.Context, *run.Runner, string) error) func(context.Context, *run.Runner, string) error {
+	if len(outputs) == 0 {
+		return fn
+	}
+	return func(ctx context.Context, r *run.Runner, id string) error {
+		sp := k.Spec(action, tools, cache.Spec{Outputs: outputs})
+		err := k.S.Cache.Do(ctx, r, sp, func(ctx context.Context, r *run.Runner) error { return fn(ctx, r, id) })
+		var hit *run.CachedError
+		if errors.As(err, &hit) && probe != nil && !k.Fresh(ctx, r, probe, id) {
+			r.Infof("%s: the language does not load the restored %s; building", k.Name(action), strings.Join(outputs, ", "))
+			return fn(ctx, r, id)
+		}
+		return err
+	}
 }
 
 // Release is the buildRelease step: it checks tools and runs fn with the
@@ -113,10 +136,14 @@ func (k Kit) Release(tools []string, fn func(context.Context, *run.Runner, strin
 
 // Lint runs clippy on the extension crate with warnings denied.
 func (k Kit) Lint() run.Step {
-	return k.Do("lintRust", true, []string{"cargo", "clippy"}, func(ctx context.Context, r *run.Runner) error {
+	cmd := func() run.Cmd {
 		c := k.S.Cmd(".", "cargo", "clippy", "-p", k.Ext.Package, "--all-targets", "--", "-D", "warnings")
 		c.Env = k.cargoEnv()
-		return r.Run(ctx, annotate.CargoCmd(c, r.GitHub()))
+		return annotate.CargoCmd(c, k.S.Run.GitHub())
+	}
+	extra := func() cache.Spec { return cache.Spec{Cmds: []run.Cmd{cmd()}} }
+	return k.Cached("lintRust", true, []string{"cargo", "clippy"}, extra, func(ctx context.Context, r *run.Runner) error {
+		return r.Run(ctx, cmd())
 	})
 }
 

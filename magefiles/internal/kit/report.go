@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/annotate"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/cache"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
@@ -65,7 +66,8 @@ func (k Kit) Report(action, kind string, tools, env []string, c func(path string
 	path := k.JUnitPath(kind)
 	cmd := c(path)
 	cmd.Env = append(cmd.Env, env...)
-	return k.Do(action, false, tools, func(ctx context.Context, r *run.Runner) error {
+	extra := func() cache.Spec { return cache.Spec{Cmds: []run.Cmd{cmd}, Outputs: []string{k.S.Paths.Rel(path)}} }
+	return k.Cached(action, false, tools, extra, func(ctx context.Context, r *run.Runner) error {
 		return k.Reported(ctx, r, path, cmd)
 	})
 }

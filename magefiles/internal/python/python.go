@@ -7,8 +7,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	goruntime "runtime"
 	"strings"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
@@ -28,12 +31,22 @@ const (
 	venv = dir + "/.venv"
 	// requirements pins the dev tools; setup reruns when it changes.
 	requirements = "requirements-dev.txt"
+	// source is the package's directory; the venv finds it through a .pth
+	// file (see linkSource), so a build restored from the cache is imported
+	// without `maturin develop`.
+	source = dir + "/python"
 )
+
+// native is the extension maturin develop writes into the package (abi3:
+// one name for every Python 3).
+var native = source + "/tasker_worker_py/" + map[bool]string{true: "_native.pyd", false: "_native.abi3.so"}[goruntime.GOOS == "windows"]
 
 func k(s *session.S) kit.Kit {
 	return kit.Kit{S: s, Ext: workspace.ExtensionFor("python"), Dir: dir,
 		CargoEnv:       func() []string { return pyo3Env(s) },
 		ZeroBasedLines: true, // pytest's JUnit lines
+		KeyTools:       []string{"python3"},
+		Built:          func() []string { return []string{native} },
 	}
 }
 
@@ -84,15 +97,35 @@ func (Worker) Setup(s *session.S) []run.Step {
 		tools = append(tools, "python3-venv")
 	}
 	return []run.Step{kt.Setup(tools, key, ready, func(ctx context.Context, r *run.Runner, _ string) error {
+		var err error
 		if toolchain.Require(s.PATH(), "uv") == nil {
-			return kit.RunAll(ctx, r,
+			err = kit.RunAll(ctx, r,
 				s.Cmd(dir, "uv", "venv", "--allow-existing", ".venv"),
 				s.Cmd(dir, "uv", "pip", "install", "--python", python(s), "-r", requirements))
+		} else {
+			err = kit.RunAll(ctx, r,
+				s.Cmd(dir, "python3", "-m", "venv", ".venv"),
+				s.Cmd(dir, python(s), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", requirements))
 		}
-		return kit.RunAll(ctx, r,
-			s.Cmd(dir, "python3", "-m", "venv", ".venv"),
-			s.Cmd(dir, python(s), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", requirements))
+		if err != nil || r.DryRun() {
+			return err
+		}
+		return linkSource(s)
 	})}
+}
+
+// linkSource puts the package's source directory on the venv's path with
+// a .pth file, as `maturin develop` does, so the package imports before
+// any build and an extension restored from the cache loads.
+func linkSource(s *session.S) error {
+	dirs, _ := filepath.Glob(s.Paths.Abs(venv, "lib", "python*", "site-packages"))
+	dirs = append(dirs, s.Paths.Abs(venv, "Lib", "site-packages")) // Windows
+	for _, d := range dirs {
+		if _, err := os.Stat(d); err == nil {
+			return os.WriteFile(filepath.Join(d, "tasker_worker_py.pth"), []byte(s.Paths.Abs(source)+"\n"), 0o644)
+		}
+	}
+	return fail.New(fail.Failed, "%s has no site-packages directory; delete it and run `mage python:setup`", venv)
 }
 
 // Build installs the extension into the virtualenv with maturin develop,

@@ -43,7 +43,10 @@ func extensionFile(goos string) string {
 }
 
 func k(s *session.S) kit.Kit {
-	return kit.Kit{S: s, Ext: workspace.ExtensionFor("ruby"), Dir: dir}
+	return kit.Kit{S: s, Ext: workspace.ExtensionFor("ruby"), Dir: dir,
+		KeyTools: []string{"ruby", "bundler"},
+		Built:    func() []string { return []string{installed} },
+	}
 }
 
 // cmd is a command in workers/ruby; bundler's root warning is silenced.

@@ -58,6 +58,9 @@ const (
 	Failed    Status = "FAILED"
 	Skipped   Status = "skipped"
 	Cancelled Status = "cancelled"
+	// Cached: a success replayed from the action cache (its outputs
+	// restored), not run again.
+	Cached Status = "cached"
 )
 
 // Result records one step for the summary.
@@ -65,7 +68,8 @@ type Result struct {
 	Name     string
 	Status   Status
 	Duration time.Duration
-	Note     string // e.g. why a step was skipped
+	Note     string        // e.g. why a step was skipped
+	Saved    time.Duration // a cached step: what its recorded run took
 	Err      error
 	Depth    int // 0 for a top-level step, 1 for a step inside it, ...
 }

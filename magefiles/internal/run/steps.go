@@ -140,7 +140,11 @@ func (r *Runner) runStep(ctx context.Context, seq int, s Step, out, errw io.Writ
 	}
 	res := Result{Name: s.Name, Status: Passed, Duration: took, Err: err, Depth: r.depth}
 	var skip *SkipError
+	var hit *CachedError
 	switch {
+	case errors.As(err, &hit):
+		res.Status, res.Note, res.Saved, res.Err, err = Cached, hit.note(), hit.Saved, nil, nil
+		child.line("↺", "%s %s", s.Name, hit.note())
 	case errors.As(err, &skip):
 		res.Status, res.Note, err = Skipped, skip.Why, nil
 		res.Err = nil
@@ -169,6 +173,22 @@ func Skip(why string) error { return &SkipError{Why: why} }
 type SkipError struct{ Why string }
 
 func (e *SkipError) Error() string { return "skipped: " + e.Why }
+
+// FromCache ends a step whose success was replayed from the action cache
+// (from "local" or "remote"); saved is what the recorded run took.
+func FromCache(saved time.Duration, from string) error { return &CachedError{Saved: saved, From: from} }
+
+// CachedError is returned by FromCache.
+type CachedError struct {
+	Saved time.Duration
+	From  string
+}
+
+func (e *CachedError) Error() string { return e.note() }
+
+func (e *CachedError) note() string {
+	return fmt.Sprintf("cached (%s), saved %s", e.From, Duration(e.Saved))
+}
 
 // StepError names the step that failed.
 type StepError struct {

@@ -34,7 +34,7 @@ func (r *Runner) Markdown(title string, total time.Duration) string {
 	results := r.Results()
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n| task | result | duration | note |\n|---|---|---|---|\n", title)
-	icon := map[Status]string{Passed: "✅", Failed: "❌", Skipped: "⏭️", Cancelled: "⏹️"}
+	icon := map[Status]string{Passed: "✅", Failed: "❌", Skipped: "⏭️", Cancelled: "⏹️", Cached: "♻️"}
 	for _, res := range results {
 		note := strings.ReplaceAll(r.o.Redact(res.Note), "|", `\|`)
 		fmt.Fprintf(&b, "| %s | %s %s | %s | %s |\n", strings.ReplaceAll(indent(res), " ", "&nbsp;"), icon[res.Status], res.Status, durationOrDash(res), note)
@@ -53,12 +53,20 @@ func Totals(results []Result, total time.Duration) string {
 		counts[res.Status]++
 	}
 	var parts []string
-	for _, st := range []Status{Passed, Failed, Skipped, Cancelled} {
+	var saved time.Duration
+	for _, res := range results {
+		saved += res.Saved
+	}
+	for _, st := range []Status{Passed, Cached, Failed, Skipped, Cancelled} {
 		if counts[st] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[st], strings.ToLower(string(st))))
 		}
 	}
-	return strings.Join(parts, ", ") + " in " + Duration(total)
+	line := strings.Join(parts, ", ") + " in " + Duration(total)
+	if saved > 0 {
+		line += " (the cache saved " + Duration(saved) + ")"
+	}
+	return line
 }
 
 func durationOrDash(res Result) string {

@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/annotate"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/cache"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
@@ -67,14 +68,47 @@ func (sc Scope) cargoEnv(action string, tools, env []string, args ...string) run
 }
 
 // cargoCmd is a heavy step running the cargo command cmd makes for the
-// step's runner, after checking the tools.
+// step's runner, after checking the tools; checks go through the action
+// cache.
 func (sc Scope) cargoCmd(action string, tools []string, cmd func(*run.Runner) run.Cmd) run.Step {
 	return run.Step{Name: sc.name(action), Heavy: true, Do: func(ctx context.Context, r *run.Runner) error {
 		if err := sc.s.Need(ctx, r, "", append([]string{"cargo"}, tools...)...); err != nil {
 			return err
 		}
-		return r.Run(ctx, cmd(r))
+		c := cmd(r)
+		if !cacheable[action] {
+			return r.Run(ctx, c)
+		}
+		return sc.s.Cache.Do(ctx, r, sc.spec(action, tools, c), func(ctx context.Context, r *run.Runner) error { return r.Run(ctx, c) })
 	}}
+}
+
+// cacheable are the Rust actions the cache records: checks that write
+// nothing a later step needs. Builds and docs are left to cargo (its own
+// no-op is fast, and sccache shares compiles).
+var cacheable = map[string]bool{"format": true, "lint": true, "testDocs": true, "test": true, "testCi": true}
+
+// Inputs are the files the Rust workspace's actions read: every crate,
+// the workspace configuration, nextest's, and the migrations (tests and
+// sqlx read them). An extension crate counts with its Rust files only
+// (its worker's sources are not Rust's input).
+func Inputs() []cache.Input {
+	in := append([]cache.Input{{Path: ".config"}, {Path: "db"}}, cache.RustConfig...)
+	for _, c := range workspace.Crates {
+		in = append(in, cache.Input{Path: c.Dir})
+	}
+	for _, e := range workspace.Extensions {
+		in = append(in, cache.Input{Path: e.Dir, Keep: workspace.RustSource})
+	}
+	return in
+}
+
+// spec is what a Rust action of the scope reads: the workspace's files,
+// the toolchain and the commands. A crate's step reads the whole
+// workspace too: a key wider than needed only costs a rerun.
+func (sc Scope) spec(action string, tools []string, cmds ...run.Cmd) cache.Spec {
+	return cache.Spec{Name: sc.name(action), Inputs: Inputs(), Cmds: cmds, Env: cache.RustEnv,
+		Tools: append([]string{"cargo", "rustc"}, tools...)}
 }
 
 // with inserts the package selection after the cargo subcommand:

@@ -56,7 +56,20 @@ func (sc Scope) Test(p Profile) run.Step {
 		}
 		c := sc.s.Cmd(".", args...)
 		c.Env = p.Env
-		return r.Run(ctx, c)
+		if p.Integration || p.E2E { // they depend on a database's state, not only on files
+			return r.Run(ctx, c)
+		}
+		sp := sc.spec(action, []string{"cargo-nextest"}, c)
+		if p.Name == "ci" {
+			report, err := JUnitPath(sc.s.Paths.Abs(".config", "nextest.toml"), sc.s.Paths.Root, "ci")
+			if err != nil {
+				return err
+			}
+			if report != "" {
+				sp.Outputs = []string{sc.s.Paths.Rel(report)}
+			}
+		}
+		return sc.s.Cache.Do(ctx, r, sp, func(ctx context.Context, r *run.Runner) error { return r.Run(ctx, c) })
 	}}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mattn/go-shellwords"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/cache"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/env"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/gha"
@@ -26,6 +27,9 @@ type S struct {
 	Env   *env.Env
 	Run   *run.Runner
 	Tools *toolchain.Installer
+	// Cache replays the successes of unchanged actions (MAGE_NO_CACHE=1
+	// turns it off; TASKER_REMOTE_CACHE shares it).
+	Cache *cache.Cache
 	// TestArgs are extra arguments for every test runner a target runs
 	// (TASKER_TEST_ARGS, split like a shell would): a filter, --no-capture,
 	// pytest's -k.
@@ -68,6 +72,9 @@ func Open() (*S, error) {
 		Redact:    e.Redactor(),
 	})
 	s.TestArgs = testArgs
+	if err := s.Cache.Configure(e.Get, func(name string) bool { return env.Bool(e, name) }); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -87,7 +94,7 @@ func New(root string, e *env.Env, o run.Options) *S {
 	}
 	path := append(toolchain.PreferredDirs(tools.Platform), e.Get("PATH"), tools.BinDir())
 	e.Set("PATH", strings.Join(path, string(os.PathListSeparator)))
-	s := &S{Paths: paths, Env: e, Tools: tools, Start: time.Now()}
+	s := &S{Paths: paths, Env: e, Tools: tools, Start: time.Now(), Cache: cache.New(root, env.Bool(e, cache.NoCacheEnv))}
 	o.Env = e.Environ()
 	if SccacheEnabled(e) {
 		o.Env = s.useSccache()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/cache"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
@@ -29,7 +30,9 @@ var _ lang.Worker = Worker{}
 const dir = "workers/typescript"
 
 func k(s *session.S) kit.Kit {
-	return kit.Kit{S: s, Ext: workspace.ExtensionFor("typescript"), Dir: dir}
+	kt := kit.Kit{S: s, Ext: workspace.ExtensionFor("typescript"), Dir: dir, KeyTools: []string{"node"}}
+	kt.Built = func() []string { return []string{s.Paths.Rel(kt.Library("debug"))} }
+	return kt
 }
 
 // cmd is a command in workers/typescript that loads the debug library
@@ -116,9 +119,9 @@ func (Worker) Build(s *session.S) []run.Step {
 		return stamp.Hash(s.Paths.Abs(dir), nil, []string{"src", "test", "tsconfig.json", "tsconfig.build.json", "package-lock.json"})
 	}
 	built := func(context.Context, *run.Runner, string) bool { return kt.Exists(dir + "/dist") }
-	ts := kt.Stamped("buildTs", false, []string{"tsc"}, key, built, func(ctx context.Context, r *run.Runner, _ string) error {
+	ts := kt.Stamped("buildTs", false, []string{"tsc"}, key, built, kt.Restorable("buildTs", []string{"tsc"}, nil, []string{dir + "/dist"}, func(ctx context.Context, r *run.Runner, _ string) error {
 		return r.Run(ctx, kt.Cmd("tsc", "-p", "tsconfig.build.json"))
-	})
+	}))
 	return []run.Step{native, ts}
 }
 
@@ -174,11 +177,13 @@ func perRuntime(s *session.S, action string, files func(runtime) []string) []run
 	kt := k(s)
 	var steps []run.Step
 	for _, rt := range runtimes {
-		steps = append(steps, kt.Do(action+":"+rt.name, false, nil, func(ctx context.Context, r *run.Runner) error {
+		c := cmd(s, rt.argv("", s.TestArgs, files(rt))...)
+		extra := func() cache.Spec { return cache.Spec{Cmds: []run.Cmd{c}, Tools: []string{rt.tool}} }
+		steps = append(steps, kt.Cached(action+":"+rt.name, false, nil, extra, func(ctx context.Context, r *run.Runner) error {
 			if !rt.installed(kt) {
 				return run.Skip(rt.tool + " is not installed (mage typescript:setup installs it from npm)")
 			}
-			return r.Run(ctx, cmd(s, rt.argv("", s.TestArgs, files(rt))...))
+			return r.Run(ctx, c)
 		}))
 	}
 	return steps
@@ -209,7 +214,14 @@ func (Worker) TestIntegration(s *session.S, databaseURL string) []run.Step {
 // worker's report of kind and fails naming each failed runtime and test.
 func reported(s *session.S, action, kind string, env []string, files func(runtime) []string) run.Step {
 	kt := k(s)
-	return kt.Do(action, false, nil, func(ctx context.Context, r *run.Runner) error {
+	extra := func() cache.Spec {
+		sp := cache.Spec{Outputs: []string{s.Paths.Rel(kt.JUnitPath(kind))}}
+		for _, rt := range runtimes {
+			sp.Tools = append(sp.Tools, rt.tool)
+		}
+		return sp
+	}
+	return kt.Cached(action, false, nil, extra, func(ctx context.Context, r *run.Runner) error {
 		var inputs []junit.Input
 		var errs []error
 		for _, rt := range runtimes {

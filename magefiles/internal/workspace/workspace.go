@@ -214,3 +214,19 @@ func (p Paths) Target(cargoTargetDir string, rel ...string) string {
 
 // String is for messages.
 func (c Crate) String() string { return fmt.Sprintf("%s (%s)", c.Key, c.Package) }
+
+// RustSource keeps the files that change what cargo builds: sources,
+// manifests and the lock file.
+func RustSource(name string) bool {
+	return strings.HasSuffix(name, ".rs") || strings.HasSuffix(name, ".toml") || name == "Cargo.lock"
+}
+
+// Rel is path relative to the root, slash-separated (path itself when it
+// is not under the root).
+func (p Paths) Rel(path string) string {
+	rel, err := filepath.Rel(p.Root, path)
+	if err != nil {
+		return path
+	}
+	return filepath.ToSlash(rel)
+}

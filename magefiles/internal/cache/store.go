@@ -1,0 +1,173 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// errNotFound: the store has no entry under that key.
+var errNotFound = errors.New("not in the cache")
+
+// Kinds of entries, named as in the Bazel remote cache's HTTP layout.
+const (
+	ac  = "ac"  // action results, by action key
+	cas = "cas" // blobs, by the sha256 of their content
+)
+
+// store keeps action results and blobs: the local directory, or a remote
+// HTTP cache.
+type store interface {
+	get(ctx context.Context, kind, hash string) ([]byte, error)
+	put(ctx context.Context, kind, hash string, data []byte) error
+	has(ctx context.Context, kind, hash string) (bool, error)
+}
+
+// Dir is the local store: <dir>/ac/<key> and <dir>/cas/<sha256>, the same
+// layout as the remote one.
+type Dir string
+
+func (d Dir) path(rel ...string) string { return filepath.Join(append([]string{string(d)}, rel...)...) }
+
+func (d Dir) get(_ context.Context, kind, hash string) ([]byte, error) {
+	b, err := os.ReadFile(d.path(kind, hash))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errNotFound
+	}
+	return b, err
+}
+
+func (d Dir) put(_ context.Context, kind, hash string, data []byte) error {
+	return writeAtomic(d.path(kind, hash), data)
+}
+
+func (d Dir) has(_ context.Context, kind, hash string) (bool, error) {
+	_, err := os.Stat(d.path(kind, hash))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// writeAtomic writes through a temporary file and a rename, so a reader
+// (or a run interrupted half way) never sees part of a file.
+func writeAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+// Remote is a cache server speaking the Bazel remote cache's HTTP protocol
+// (GET, PUT and HEAD on /ac/<key> and /cas/<sha256>): bazel-remote, or any
+// HTTP store that accepts PUT (nginx with WebDAV, S3 behind a proxy).
+type Remote struct {
+	base   string        // the URL without credentials or trailing slash
+	user   *url.Userinfo // basic auth, sent in a header, never printed
+	Write  bool          // upload results (CI on main); reads only otherwise
+	client *http.Client
+}
+
+// NewRemote parses the cache URL; credentials in it become basic auth.
+// An unusable URL is an error that never contains the password.
+func NewRemote(raw string, write bool, timeout time.Duration) (*Remote, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("not an http:// or https:// URL")
+	}
+	r := &Remote{user: u.User, Write: write, client: &http.Client{Timeout: timeout}}
+	u.User = nil
+	r.base = strings.TrimSuffix(u.String(), "/")
+	return r, nil
+}
+
+// String is the URL without credentials.
+func (r *Remote) String() string { return r.base }
+
+func (r *Remote) do(ctx context.Context, method, kind, hash string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, r.base+"/"+kind+"/"+hash, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if body == nil {
+		req.Body, req.ContentLength = nil, 0
+	}
+	if r.user != nil {
+		pw, _ := r.user.Password()
+		req.SetBasicAuth(r.user.Username(), pw)
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is in our own message already
+		}
+		return nil, fmt.Errorf("%s %s/%s/…: %w", method, r.base, kind, err)
+	}
+	return resp, nil
+}
+
+func (r *Remote) get(ctx context.Context, kind, hash string) ([]byte, error) {
+	resp, err := r.do(ctx, http.MethodGet, kind, hash, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, errNotFound
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("GET %s/%s/…: %s", r.base, kind, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+func (r *Remote) put(ctx context.Context, kind, hash string, data []byte) error {
+	resp, err := r.do(ctx, http.MethodPut, kind, hash, data)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("PUT %s/%s/…: %s", r.base, kind, resp.Status)
+	}
+	return nil
+}
+
+func (r *Remote) has(ctx context.Context, kind, hash string) (bool, error) {
+	resp, err := r.do(ctx, http.MethodHead, kind, hash, nil)
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		return true, nil
+	case resp.StatusCode == http.StatusNotFound:
+		return false, nil
+	}
+	return false, fmt.Errorf("HEAD %s/%s/…: %s", r.base, kind, resp.Status)
+}
