@@ -77,6 +77,14 @@ var Known = slices.Concat([]Doc{
 		Description: "sccache's local disk cache (empty: sccache's default, ~/.cache/sccache on Linux); setting it turns sccache on"},
 	{Key: "SCCACHE_REDIS_ENDPOINT", Default: "",
 		Description: "cache Rust compiles in Redis instead (redis://host:port); setting it turns sccache on"},
+	{Key: "MAGE_NO_CACHE", Default: "",
+		Description: "run every step even when its inputs are unchanged, and record nothing in the action cache (1/true/yes/on)"},
+	{Key: "TASKER_REMOTE_CACHE", Default: "",
+		Description: "shared action cache: a Bazel HTTP remote cache (bazel-remote) or WebDAV directory, http(s)://[user:password@]host[:port][/prefix]"},
+	{Key: "TASKER_REMOTE_CACHE_WRITE", Default: "",
+		Description: "upload results to TASKER_REMOTE_CACHE (CI on main; desks and pull requests only read)"},
+	{Key: "TASKER_REMOTE_CACHE_TIMEOUT", Default: "10s",
+		Description: "how long one request to the remote cache may take before the run goes on with the local cache only"},
 })
 
 // servicePorts documents each service's port variable.
