@@ -23,6 +23,7 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/rust"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/watch"
 )
 
 // Aliases are the short forms engineers type most.
@@ -96,6 +97,22 @@ func Env(ctx context.Context) error {
 		env.Print(os.Stdout, s.Env)
 		return nil
 	})
+}
+
+// Watch re-runs the checks of the areas a change reaches whenever files change, until you stop it.
+// A burst of saves is one run, after 300 ms of quiet. Each affected area is printed with its
+// reason (README.md reaches none), and each run ends with its result and time. A change during a
+// run stops it and starts over with everything not yet checked. Build outputs, caches, .tasker,
+// .git, files git ignores and editor temp files do not count. Ctrl-C (or SIGTERM) stops the
+// running check's processes, then the watch exits with code 130.
+func Watch(ctx context.Context) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	s, err := session.Open()
+	if err != nil {
+		return err
+	}
+	return watch.Checks(ctx, s, lang.Areas(all))
 }
 
 // do opens a session (repository root, environment, runner), runs fn and
