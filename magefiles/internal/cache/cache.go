@@ -32,6 +32,7 @@ const (
 	RemoteEnv        = "TASKER_REMOTE_CACHE"         // http(s)://[user:password@]host[:port][/prefix]
 	RemoteWriteEnv   = "TASKER_REMOTE_CACHE_WRITE"   // 1: upload results (CI on main)
 	RemoteTimeoutEnv = "TASKER_REMOTE_CACHE_TIMEOUT" // per request; default 10s
+	MaxSizeEnv       = "TASKER_CACHE_MAX_SIZE"       // the local store's bound: 4G, 500M; default 4G
 )
 
 // Cache is one session's view of the local and remote stores.
@@ -40,6 +41,10 @@ type Cache struct {
 	Local  Dir
 	Remote *Remote // nil: no remote cache
 	Off    bool    // MAGE_NO_CACHE
+	// MaxBytes bounds the local store: past it, the entries used least
+	// recently are removed (a debug build of the three extensions is
+	// about 45 MB, so a day of Rust edits would otherwise fill a disk).
+	MaxBytes int64
 
 	src        *sources
 	toolsMu    sync.Mutex
@@ -50,13 +55,20 @@ type Cache struct {
 
 // New is the cache of the repository at root; off is MAGE_NO_CACHE.
 func New(root string, off bool) *Cache {
-	return &Cache{Root: root, Local: Dir(filepath.Join(root, ".tasker", "cache")), Off: off, src: &sources{root: root}}
+	return &Cache{Root: root, Local: Dir(filepath.Join(root, ".tasker", "cache")), Off: off, src: &sources{root: root}, MaxBytes: 4 << 30}
 }
 
 // Configure reads the remote cache's settings from get (the session's
 // environment; truthy reads a flag). A malformed setting is exit 5, naming
 // the variable but never its value (it may hold a password).
 func (c *Cache) Configure(get func(string) string, truthy func(string) bool) error {
+	if v := get(MaxSizeEnv); v != "" {
+		n, err := parseSize(v)
+		if err != nil {
+			return fail.New(fail.Config, "%s=%q: %v; set it to e.g. 4G or 500M", MaxSizeEnv, v, err)
+		}
+		c.MaxBytes = n
+	}
 	raw := strings.TrimSpace(get(RemoteEnv))
 	if raw == "" || c.Off {
 		return nil
@@ -233,6 +245,9 @@ func (c *Cache) record(ctx context.Context, r *run.Runner, k string, outputs []s
 	data := res.Marshal()
 	if err := c.Local.put(ctx, ac, k, data); err != nil {
 		return err
+	}
+	if err := c.Local.trim(c.MaxBytes); err != nil {
+		r.Warnf("cache: trimming %s: %v", c.Local, err)
 	}
 	if !c.remoteUp() || !c.Remote.Write {
 		return nil

@@ -3,11 +3,13 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
@@ -284,5 +286,53 @@ func TestOutputsOutsideTheRootAreRefused(t *testing.T) {
 	}
 	if _, err := c.inside("target/junit.xml"); err != nil {
 		t.Error(err)
+	}
+}
+
+// The local store stays under its bound: past it, what was used least
+// recently goes, and a result whose blob went is a run, not a wrong hit.
+func TestTheLocalStoreIsBounded(t *testing.T) {
+	f := newFixture(t)
+	c := f.cache()
+	c.MaxBytes = 2000
+	for i := range 6 {
+		sp := f.spec()
+		sp.Name = fmt.Sprintf("py:step%d", i)
+		err := c.Do(context.Background(), f.runner(), sp, func(context.Context, *run.Runner) error {
+			f.write("out/report.xml", strings.Repeat(fmt.Sprint(i), 600)) // a distinct 600-byte blob each
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // distinct modification times
+	}
+	var total int64
+	filepath.WalkDir(string(c.Local), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.Contains(p, "/ac/") || strings.Contains(p, "/cas/")) {
+			fi, _ := d.Info()
+			total += fi.Size()
+		}
+		return nil
+	})
+	if total > c.MaxBytes {
+		t.Fatalf("the store holds %d bytes, bound %d", total, c.MaxBytes)
+	}
+	sp := f.spec()
+	sp.Name = "py:step0" // the oldest: gone
+	f.runs = 0
+	if err := f.do(c, sp, f.runner()); cachedFrom(err) != "" || f.runs != 1 {
+		t.Fatalf("the evicted step: %v, runs %d; want a run", err, f.runs)
+	}
+	sp.Name = "py:step5" // the newest: kept
+	f.write("out/report.xml", strings.Repeat("5", 600))
+	if err := f.do(c, sp, f.runner()); cachedFrom(err) != "local" {
+		t.Fatalf("the newest step: %v, want a hit", err)
+	}
+	if n, err := parseSize("4G"); err != nil || n != 4<<30 {
+		t.Errorf("4G = %d, %v", n, err)
+	}
+	if _, err := parseSize("lots"); err == nil {
+		t.Error("lots is a size")
 	}
 }

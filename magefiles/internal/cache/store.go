@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -42,7 +44,73 @@ func (d Dir) get(_ context.Context, kind, hash string) ([]byte, error) {
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, errNotFound
 	}
+	if err == nil {
+		now := time.Now()
+		os.Chtimes(d.path(kind, hash), now, now) // used: trim keeps it longer
+	}
 	return b, err
+}
+
+// trim removes the least recently used entries (results and blobs alike,
+// by modification time, which get refreshes) until the store holds at
+// most three quarters of max bytes; it does nothing while under max. A
+// result whose blob went is a miss that runs the step, never a wrong hit.
+func (d Dir) trim(max int64) error {
+	type entry struct {
+		path string
+		size int64
+		used time.Time
+	}
+	var all []entry
+	var total int64
+	for _, kind := range []string{ac, cas} {
+		des, err := os.ReadDir(d.path(kind))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		for _, de := range des {
+			fi, err := de.Info()
+			if err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			all = append(all, entry{d.path(kind, de.Name()), fi.Size(), fi.ModTime()})
+			total += fi.Size()
+		}
+	}
+	if total <= max {
+		return nil
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].used.Before(all[j].used) })
+	for _, e := range all {
+		if total <= max/4*3 {
+			break
+		}
+		if err := os.Remove(e.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		total -= e.size
+	}
+	return nil
+}
+
+// parseSize reads a byte count with an optional K, M or G suffix (powers
+// of 1024).
+func parseSize(v string) (int64, error) {
+	v = strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(v)), "B")
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(v, "K"):
+		mult, v = 1<<10, strings.TrimSuffix(v, "K")
+	case strings.HasSuffix(v, "M"):
+		mult, v = 1<<20, strings.TrimSuffix(v, "M")
+	case strings.HasSuffix(v, "G"):
+		mult, v = 1<<30, strings.TrimSuffix(v, "G")
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("not a size")
+	}
+	return n * mult, nil
 }
 
 func (d Dir) put(_ context.Context, kind, hash string, data []byte) error {

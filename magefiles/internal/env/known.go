@@ -79,6 +79,8 @@ var Known = slices.Concat([]Doc{
 		Description: "cache Rust compiles in Redis instead (redis://host:port); setting it turns sccache on"},
 	{Key: "MAGE_NO_CACHE", Default: "",
 		Description: "run every step even when its inputs are unchanged, and record nothing in the action cache (1/true/yes/on)"},
+	{Key: "TASKER_CACHE_MAX_SIZE", Default: "4G",
+		Description: "bound of the local action cache (.tasker/cache): past it, what was used least recently goes (K, M, G suffixes)"},
 	{Key: "TASKER_REMOTE_CACHE", Default: "",
 		Description: "shared action cache: a Bazel HTTP remote cache (bazel-remote) or WebDAV directory, http(s)://[user:password@]host[:port][/prefix]"},
 	{Key: "TASKER_REMOTE_CACHE_WRITE", Default: "",
