@@ -191,6 +191,24 @@ func Changed(ctx context.Context, r *run.Runner, root, ref string) ([]string, er
 	return slices.Compact(files), nil
 }
 
+// Load builds this workspace's graph: its crates from `cargo metadata
+// --no-deps` (no compile) and each worker's extension.
+func Load(ctx context.Context, s *session.S) (Graph, error) {
+	meta, err := s.Run.Output(ctx, s.Cmd(".", "cargo", "metadata", "--no-deps", "--format-version", "1"))
+	if err != nil {
+		return Graph{}, err
+	}
+	crates, err := ReadCrates([]byte(meta), s.Paths.Root)
+	if err != nil {
+		return Graph{}, err
+	}
+	g := Graph{Crates: crates, Rust: "rust", Workers: map[string]string{}}
+	for _, e := range workspace.Extensions {
+		g.Workers[e.Worker] = e.Package
+	}
+	return g, nil
+}
+
 // Select narrows names (areas, "rust" the Rust one) to those a change since
 // SinceEnv reaches, printing each with its reason and the ones left out;
 // without SinceEnv it returns names unchanged.
@@ -203,17 +221,9 @@ func Select(ctx context.Context, s *session.S, names []string) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
-	meta, err := s.Run.Output(ctx, s.Cmd(".", "cargo", "metadata", "--no-deps", "--format-version", "1"))
+	g, err := Load(ctx, s)
 	if err != nil {
 		return nil, err
-	}
-	crates, err := ReadCrates([]byte(meta), s.Paths.Root)
-	if err != nil {
-		return nil, err
-	}
-	g := Graph{Crates: crates, Rust: "rust", Workers: map[string]string{}}
-	for _, e := range workspace.Extensions {
-		g.Workers[e.Worker] = e.Package
 	}
 	why := g.Areas(files, names)
 	var out []string

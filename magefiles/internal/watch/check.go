@@ -14,7 +14,6 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
 
 // Interrupted is the exit code of a watch stopped by Ctrl-C or SIGTERM: the
@@ -26,7 +25,7 @@ const Interrupted = 130
 // ends; then it returns an error with exit code Interrupted once the running
 // check and its processes have stopped.
 func Checks(ctx context.Context, s *session.S, areas []lang.Area) error {
-	g, err := LoadGraph(ctx, s)
+	g, err := affected.Load(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -45,24 +44,6 @@ func Checks(ctx context.Context, s *session.S, areas []lang.Area) error {
 		return err
 	}
 	return &fail.Error{Code: Interrupted, Msg: "watch stopped"}
-}
-
-// LoadGraph reads the workspace's crates from cargo metadata (no compile),
-// as affected.Select does for MAGE_SINCE, with the workers' extensions.
-func LoadGraph(ctx context.Context, s *session.S) (affected.Graph, error) {
-	meta, err := s.Run.Output(ctx, s.Cmd(".", "cargo", "metadata", "--no-deps", "--format-version", "1"))
-	if err != nil {
-		return affected.Graph{}, err
-	}
-	crates, err := affected.ReadCrates([]byte(meta), s.Paths.Root)
-	if err != nil {
-		return affected.Graph{}, err
-	}
-	g := affected.Graph{Crates: crates, Rust: "rust", Workers: map[string]string{}}
-	for _, e := range workspace.Extensions {
-		g.Workers[e.Worker] = e.Package
-	}
-	return g, nil
 }
 
 // Check runs one batch: the areas it reaches, each printed with its reason,
