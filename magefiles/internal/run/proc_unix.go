@@ -52,3 +52,20 @@ func executable(p string) (string, bool) {
 	st, err := os.Stat(p)
 	return p, err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
+
+// KeepInheritedFilesFromChildren marks every descriptor above stderr
+// close-on-exec. Go opens its own files that way, but descriptors mage
+// inherited were not: a lock held by `flock mage …`, or a CI runner's pipe.
+// Children would keep them, and daemons (the PostgreSQL server, the
+// services) would hold them after mage exits: the lock never released, the
+// CI step never ending. Called once when a target starts.
+func KeepInheritedFilesFromChildren() {
+	var lim syscall.Rlimit
+	n := 1024
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
+		n = int(min(lim.Cur, 65536))
+	}
+	for fd := 3; fd < n; fd++ {
+		syscall.CloseOnExec(fd) // EBADF for a closed one: nothing to do
+	}
+}

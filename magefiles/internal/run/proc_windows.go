@@ -42,3 +42,7 @@ func executable(p string) (string, bool) {
 	}
 	return "", false
 }
+
+// KeepInheritedFilesFromChildren: Windows children inherit only the
+// handles a command names.
+func KeepInheritedFilesFromChildren() {}

@@ -43,9 +43,11 @@ type S struct {
 // Open finds the repository root, loads the environment (exit 5 on a
 // malformed .env) and builds the runner: dry-run from MAGE_DRY_RUN, GitHub
 // output from GITHUB_ACTIONS, parallel steps from MAGE_JOBS, and redaction of
-// every secret the environment holds. Tools the build installs itself
+// every secret the environment holds. Descriptors mage inherited stay out
+// of its children (see run.KeepInheritedFilesFromChildren). Tools the build installs itself
 // (.tasker/tools/bin) are on the PATH children get, after the user's own.
 func Open() (*S, error) {
+	run.KeepInheritedFilesFromChildren()
 	root, err := workspace.Root()
 	if err != nil {
 		return nil, err
