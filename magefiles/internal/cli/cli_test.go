@@ -170,8 +170,23 @@ func TestRealFormatCheck(t *testing.T) {
 	if _, err := exec.LookPath("cargo"); err != nil {
 		t.Skip("cargo not installed")
 	}
-	res := invoke(t, root, nil, "rust:format")
+	res := invoke(t, root, []string{"MAGE_NO_CACHE=1"}, "rust:format")
 	res.expect(t, 0, "▶ rust:format: cargo fmt --all -- --check", "✔ rust:format: cargo fmt --all …")
+}
+
+// A real target's success is replayed from the action cache while nothing
+// it reads changes; MAGE_NO_CACHE=1 runs it anyway.
+func TestRealTargetIsReplayedFromTheCache(t *testing.T) {
+	if _, err := exec.LookPath("cargo"); err != nil {
+		t.Skip("cargo not installed")
+	}
+	invoke(t, root, nil, "rust:format").expect(t, 0) // records it, or finds it recorded
+	res := invoke(t, root, nil, "rust:format")
+	res.expect(t, 0, "↺ rust:format cached (local), saved ")
+	if strings.Contains(res.stdout+res.stderr, "▶ rust:format") {
+		t.Errorf("the cached step ran its command:\n%s", res.stderr)
+	}
+	invoke(t, root, []string{"MAGE_NO_CACHE=1"}, "rust:format").expect(t, 0, "▶ rust:format: cargo fmt --all -- --check")
 }
 
 // The JUnit file rust:testCi reports must be the one nextest wrote in this

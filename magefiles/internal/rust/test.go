@@ -16,6 +16,8 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
 )
 
 // Profile selects how tests run.
@@ -217,15 +219,27 @@ func (sc Scope) Run(release bool) run.Step {
 
 // TestCi runs the tests with nextest's ci profile and fails unless nextest
 // wrote the JUnit report during this run; it prints the report's path.
-func (sc Scope) TestCi() run.Step {
-	inner := sc.Test(Profile{Name: "ci"})
+func (sc Scope) TestCi() run.Step { return sc.reported("ci", sc.Test(Profile{Name: "ci"})) }
+
+// ClientTests runs tasker-client's API tests (ignored by default) against
+// the orchestration at url, with nextest's client profile and its own
+// JUnit report (tasker-core's test-client-ci).
+func ClientTests(s *session.S, url string) run.Step {
+	c, _ := workspace.CrateByKey("client") // generated from the workspace: always there
+	sc := Scope{s: s, crate: &c}
+	return sc.reported("client", sc.Test(Profile{Name: "client", Integration: true, Env: []string{"TASKER_CLIENT_URL=" + url}}))
+}
+
+// reported runs inner, a nextest run with profile, and fails unless nextest
+// wrote the profile's JUnit report during this run.
+func (sc Scope) reported(profile string, inner run.Step) run.Step {
 	return run.Step{Name: inner.Name, Heavy: true, Do: func(ctx context.Context, r *run.Runner) error {
-		report, err := JUnitPath(sc.s.Paths.Abs(".config", "nextest.toml"), sc.s.Paths.Root, "ci")
+		report, err := JUnitPath(sc.s.Paths.Abs(".config", "nextest.toml"), sc.s.Paths.Root, profile)
 		if err != nil {
 			return err
 		}
 		if report == "" {
-			return fail.New(fail.Config, ".config/nextest.toml: profile ci has no [profile.ci.junit] path; CI needs a JUnit report")
+			return fail.New(fail.Config, ".config/nextest.toml: profile %s has no [profile.%s.junit] path; CI needs a JUnit report", profile, profile)
 		}
 		started := time.Now()
 		err = inner.Do(ctx, r)
@@ -233,7 +247,7 @@ func (sc Scope) TestCi() run.Step {
 			return err
 		}
 		if stale := junit.Fresh(report, started); stale != nil {
-			return errors.Join(err, fmt.Errorf("%w; check [profile.ci.junit] in .config/nextest.toml", stale))
+			return errors.Join(err, fmt.Errorf("%w; check [profile.%s.junit] in .config/nextest.toml", stale, profile))
 		}
 		r.Infof("JUnit report: %s", report)
 		return err

@@ -33,6 +33,7 @@ const TimeoutEnv = "TASKER_SERVICE_TIMEOUT"
 type Stack struct {
 	S       *session.S
 	Workers []lang.Worker
+	Only    []string // the services to run; nil: TASKER_SERVICES, else all
 }
 
 // Port is a service's port: its variable (ORCHESTRATION_PORT, ...) or the default.
@@ -103,6 +104,9 @@ func (st Stack) Selected() (map[string]bool, error) {
 	all := st.Names()
 	out := map[string]bool{}
 	want := strings.TrimSpace(st.S.Env.Get(SelectEnv))
+	if st.Only != nil {
+		want = strings.Join(st.Only, ",")
+	}
 	if want == "" {
 		for _, n := range all {
 			out[n] = true
@@ -173,11 +177,31 @@ func (st Stack) Stop() run.Step {
 	}}
 }
 
-// E2E is the self-contained end-to-end run: start the stack, run the Rust
-// end-to-end tests against it, and always stop it (also on failure or
-// Ctrl-C); on failure the tail of each service's log is printed.
+// E2E is the self-contained end-to-end run: the Rust end-to-end tests
+// against the whole stack (see Around).
 func (st Stack) E2E() run.Step {
-	return run.Step{Name: "test:e2e", Do: func(ctx context.Context, r *run.Runner) (err error) {
+	return st.Around("test:e2e", func(url string) []run.Step {
+		return []run.Step{rust.Workspace(st.S).E2E([]string{"TASKER_E2E_URL=" + url})}
+	})
+}
+
+// ClientTests is client:testIntegration: tasker-client's API tests against
+// orchestration and the Rust worker (the tests run tasks in its namespace);
+// TASKER_SERVICES widens the stack.
+func (st Stack) ClientTests() run.Step {
+	if strings.TrimSpace(st.S.Env.Get(SelectEnv)) == "" {
+		st.Only = []string{"orchestration", workspace.WorkerService("rust")}
+	}
+	return st.Around("test:client", func(url string) []run.Step {
+		return []run.Step{rust.ClientTests(st.S, url)}
+	})
+}
+
+// Around is a self-contained run against the stack: start it, run the
+// steps inner makes for the orchestration URL, and always stop it (also on
+// failure or Ctrl-C); on failure the tail of each service's log is printed.
+func (st Stack) Around(name string, inner func(orchestrationURL string) []run.Step) run.Step {
+	return run.Step{Name: name, Do: func(ctx context.Context, r *run.Runner) (err error) {
 		sup := st.Supervisor(r)
 		defer func() {
 			if err != nil {
@@ -194,7 +218,7 @@ func (st Stack) E2E() run.Step {
 		if err != nil {
 			return err
 		}
-		return r.Serial(ctx, rust.Workspace(st.S).E2E([]string{"TASKER_E2E_URL=" + fmt.Sprintf("http://127.0.0.1:%d", port)}))
+		return r.Serial(ctx, inner(fmt.Sprintf("http://127.0.0.1:%d", port))...)
 	}}
 }
 
