@@ -142,6 +142,32 @@ func (g Graph) dependsOn(from, to string) bool {
 	return walk(from)
 }
 
+// Closure is the directories of the crate named name and of every
+// workspace crate it depends on, directly or not (sorted; nil for an
+// unknown name).
+func (g Graph) Closure(name string) []string {
+	seen := map[string]bool{}
+	var dirs []string
+	var walk func(string)
+	walk = func(n string) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		for _, c := range g.Crates {
+			if c.Name == n {
+				dirs = append(dirs, c.Dir)
+				for _, d := range c.Deps {
+					walk(d)
+				}
+			}
+		}
+	}
+	walk(name)
+	sort.Strings(dirs)
+	return dirs
+}
+
 // ReadCrates reads the workspace packages from `cargo metadata --no-deps`
 // output, directories relative to root.
 func ReadCrates(metadata []byte, root string) ([]Crate, error) {

@@ -5,7 +5,10 @@ package rust
 
 import (
 	"context"
+	"slices"
+	"sync"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/affected"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/annotate"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/cache"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
@@ -79,7 +82,11 @@ func (sc Scope) cargoCmd(action string, tools []string, cmd func(*run.Runner) ru
 		if !cacheable[action] {
 			return r.Run(ctx, c)
 		}
-		return sc.s.Cache.Do(ctx, r, sc.spec(action, tools, c), func(ctx context.Context, r *run.Runner) error { return r.Run(ctx, c) })
+		sp, err := sc.spec(ctx, action, tools, c)
+		if err != nil {
+			return err
+		}
+		return sc.s.Cache.Do(ctx, r, sp, func(ctx context.Context, r *run.Runner) error { return r.Run(ctx, c) })
 	}}
 }
 
@@ -88,27 +95,56 @@ func (sc Scope) cargoCmd(action string, tools []string, cmd func(*run.Runner) ru
 // no-op is fast, and sccache shares compiles).
 var cacheable = map[string]bool{"format": true, "lint": true, "testDocs": true, "test": true, "testCi": true}
 
-// Inputs are the files the Rust workspace's actions read: every crate,
-// the workspace configuration, nextest's, and the migrations (tests and
-// sqlx read them). An extension crate counts with its Rust files only
-// (its worker's sources are not Rust's input).
+// Inputs are the files every Rust action reads besides its crates: the
+// workspace, cargo and tool configuration, nextest's (.config), and the
+// migrations (tests and sqlx read them).
 func Inputs() []cache.Input {
-	in := append([]cache.Input{{Path: ".config"}, {Path: "db"}}, cache.RustConfig...)
-	for _, c := range workspace.Crates {
-		in = append(in, cache.Input{Path: c.Dir})
-	}
-	for _, e := range workspace.Extensions {
-		in = append(in, cache.Input{Path: e.Dir, Keep: workspace.RustSource})
-	}
-	return in
+	return append([]cache.Input{{Path: ".config"}, {Path: "db"}}, cache.RustConfig...)
 }
 
-// spec is what a Rust action of the scope reads: the workspace's files,
-// the toolchain and the commands. A crate's step reads the whole
-// workspace too: a key wider than needed only costs a rerun.
-func (sc Scope) spec(action string, tools []string, cmds ...run.Cmd) cache.Spec {
-	return cache.Spec{Name: sc.name(action), Inputs: Inputs(), Cmds: cmds, Env: cache.RustEnv,
+// graphs memoizes cargo metadata's graph per root for this process (one
+// mage invocation): each cached step needs it.
+var graphs sync.Map
+
+func (sc Scope) graph(ctx context.Context) (affected.Graph, error) {
+	if g, ok := graphs.Load(sc.s.Paths.Root); ok {
+		return g.(affected.Graph), nil
+	}
+	g, err := affected.Load(ctx, sc.s)
+	if err == nil {
+		graphs.Store(sc.s.Paths.Root, g)
+	}
+	return g, err
+}
+
+// spec is what a Rust action of the scope reads: the toolchain, the
+// commands, Inputs, and the crates: every workspace member (cargo
+// metadata's, test suites included), or for one crate its own files and
+// its workspace dependencies'. An extension crate counts with its Rust
+// files only (its worker's sources are not Rust's input).
+func (sc Scope) spec(ctx context.Context, action string, tools []string, cmds ...run.Cmd) (cache.Spec, error) {
+	sp := cache.Spec{Name: sc.name(action), Inputs: Inputs(), Cmds: cmds, Env: cache.RustEnv,
 		Tools: append([]string{"cargo", "rustc"}, tools...)}
+	g, err := sc.graph(ctx)
+	if err != nil {
+		return sp, err
+	}
+	var dirs []string
+	if sc.crate != nil {
+		dirs = g.Closure(sc.crate.Package)
+	} else {
+		for _, c := range g.Crates {
+			dirs = append(dirs, c.Dir)
+		}
+	}
+	for _, dir := range dirs {
+		in := cache.Input{Path: dir}
+		if slices.ContainsFunc(workspace.Extensions, func(e workspace.Extension) bool { return e.Dir == dir }) {
+			in.Keep = workspace.RustSource
+		}
+		sp.Inputs = append(sp.Inputs, in)
+	}
+	return sp, nil
 }
 
 // with inserts the package selection after the cargo subcommand:

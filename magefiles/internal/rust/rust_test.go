@@ -238,3 +238,45 @@ func TestShardsFromAnArchiveCoverTheRunOnce(t *testing.T) {
 		t.Errorf("TASKER_SHARD=3/2: %v, want exit 5 naming it", err)
 	}
 }
+
+// The action cache's key of a Rust step covers the crates it compiles:
+// every workspace member for the workspace (test suites included: a change
+// in tests/e2e reruns rust:lint), one crate's own files and its workspace
+// dependencies' for a crate, never another crate's.
+func TestCacheKeysCoverTheCratesTheStepCompiles(t *testing.T) {
+	testkit.NeedTool(t, "cargo")
+	s, _ := dryRun(t)
+	paths := func(sc Scope) map[string]bool {
+		t.Helper()
+		sp, err := sc.spec(context.Background(), "lint", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, in := range sp.Inputs {
+			out[in.Path] = true
+		}
+		return out
+	}
+	ws := paths(Workspace(s))
+	for _, want := range []string{"tests/e2e", "crates/tasker-client", "crates/tasker-shared", "workers/rust", "workers/python", "Cargo.lock", ".config", "db"} {
+		if !ws[want] {
+			t.Errorf("the workspace's key lacks %s: %v", want, ws)
+		}
+	}
+	worker, err := Crate(s, "worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := paths(worker)
+	for _, want := range []string{"crates/tasker-worker", "crates/tasker-shared", "crates/tasker-pgmq", "Cargo.lock"} {
+		if !got[want] {
+			t.Errorf("worker's key lacks %s: %v", want, got)
+		}
+	}
+	for _, not := range []string{"crates/tasker-orchestration", "tests/e2e", "workers/rust", "workers/python"} {
+		if got[not] {
+			t.Errorf("worker's key has %s, which it does not compile", not)
+		}
+	}
+}

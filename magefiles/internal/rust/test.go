@@ -61,7 +61,10 @@ func (sc Scope) Test(p Profile) run.Step {
 		if p.Integration || p.E2E { // they depend on a database's state, not only on files
 			return r.Run(ctx, c)
 		}
-		sp := sc.spec(action, []string{"cargo-nextest"}, c)
+		sp, err := sc.spec(ctx, action, []string{"cargo-nextest"}, c)
+		if err != nil {
+			return err
+		}
 		if p.Name == "ci" {
 			report, err := JUnitPath(sc.s.Paths.Abs(".config", "nextest.toml"), sc.s.Paths.Root, "ci")
 			if err != nil {
@@ -256,7 +259,8 @@ func (sc Scope) reported(profile string, inner run.Step) run.Step {
 
 // Integration runs the tests that need PostgreSQL against databaseURL.
 func (sc Scope) Integration(databaseURL string) run.Step {
-	return sc.Test(Profile{Integration: true, Env: []string{"DATABASE_URL=" + databaseURL}})
+	// split: PGMQ_DATABASE_URL names the queue's clone made with databaseURL
+	return sc.Test(Profile{Integration: true, Env: db.ChildEnv(databaseURL)})
 }
 
 // E2E runs the end-to-end tests against the services listening at the
