@@ -10,6 +10,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/ci"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/coverage"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/gha"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
@@ -70,6 +71,33 @@ func (CI) StopServices(ctx context.Context) error { return stackStep(ctx, servic
 
 // TestE2e starts the stack, runs the end-to-end tests and always stops it (see rust:testE2e).
 func (CI) TestE2e(ctx context.Context) error { return stackStep(ctx, services.Stack.E2E) }
+
+// Coverage runs every area's coverage one after another (rust:coverage with cargo-llvm-cov, python:coverage,
+// ruby:coverage, typescript:coverage), each writing lcov to target/coverage/<area>.lcov, then prints one summary
+// (every area merged into target/coverage/lcov.info; appended to $GITHUB_STEP_SUMMARY when set) and fails naming
+// each area below its minimum in coverage-thresholds.json. TASKER_CI_AREAS and MAGE_SINCE narrow the areas.
+func (CI) Coverage(ctx context.Context) error {
+	return do(ctx, func(ctx context.Context, s *session.S) error {
+		selected, err := ci.Select(s, all)
+		if err != nil {
+			return err
+		}
+		if selected, err = ci.Affected(ctx, s, selected); err != nil {
+			return err
+		}
+		names := make([]string, len(selected))
+		for i, a := range selected {
+			names[i] = a.Name()
+		}
+		return coverage.All(ctx, s, names, workers)
+	})
+}
+
+// covered is a worker's coverage target (generated, see magefiles/cmd/gen): setup, build and the freshness
+// check, the worker's coverage, then its summary and threshold.
+func covered(w lang.Worker, s *session.S) []run.Step {
+	return append(lang.Loaded(w, s, lang.Worker.Coverage), coverage.Summarise(s, []string{w.Name()}, false))
+}
 
 // Matrix prints the GitHub Actions matrix (JSON) of the jobs ci:flow runs, one per area; in Actions it
 // also writes it to $GITHUB_OUTPUT as `matrix`.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/coverage"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/rust"
@@ -28,6 +29,16 @@ func (Rust) Check(ctx context.Context) error { return wsAll(ctx, rust.Scope.Chec
 
 // Clean removes target/ (cargo clean).
 func (Rust) Clean(ctx context.Context) error { return ws(ctx, rust.Scope.Clean) }
+
+// Coverage runs the tests instrumented with cargo-llvm-cov (its own target/llvm-cov-target, so normal builds
+// stay valid) into target/coverage/rust.lcov, prints the line coverage and checks it against
+// coverage-thresholds.json. llvm-profdata and llvm-cov: LLVM_PROFDATA and LLVM_COV when set, else rustup's
+// llvm-tools-preview, else LLVM 19 or newer from the system (installed as apt's llvm-19 or brew's llvm).
+func (Rust) Coverage(ctx context.Context) error {
+	return steps(ctx, func(s *session.S) []run.Step {
+		return []run.Step{coverage.Rust(s), coverage.Summarise(s, []string{"rust"}, false)}
+	})
+}
 
 // Docs builds the API documentation (private items too) with warnings denied.
 func (Rust) Docs(ctx context.Context) error { return ws(ctx, rust.Scope.Docs) }

@@ -161,6 +161,9 @@ func (Python) Check(ctx context.Context) error { return work(ctx, python.Worker{
 // Clean removes the extension's build outputs and the tool caches (the venv stays).
 func (Python) Clean(ctx context.Context) error { return work(ctx, python.Worker{}, lang.Worker.Clean) }
 
+// Coverage runs the unit and FFI tests under pytest-cov into target/coverage/python.lcov, prints the line coverage and checks it against coverage-thresholds.json.
+func (Python) Coverage(ctx context.Context) error { return work(ctx, python.Worker{}, covered) }
+
 // Fix runs formatFix then lintFix.
 func (Python) Fix(ctx context.Context) error { return work(ctx, python.Worker{}, lang.WorkerFix) }
 
@@ -233,6 +236,9 @@ func (Ruby) Check(ctx context.Context) error { return work(ctx, ruby.Worker{}, l
 
 // Clean removes the extension's build outputs and the installed copy.
 func (Ruby) Clean(ctx context.Context) error { return work(ctx, ruby.Worker{}, lang.Worker.Clean) }
+
+// Coverage runs the unit and FFI specs with Ruby's Coverage module into target/coverage/ruby.lcov, prints the line coverage and checks it against coverage-thresholds.json.
+func (Ruby) Coverage(ctx context.Context) error { return work(ctx, ruby.Worker{}, covered) }
 
 // Fix runs formatFix then lintFix.
 func (Ruby) Fix(ctx context.Context) error { return work(ctx, ruby.Worker{}, lang.WorkerFix) }
@@ -310,6 +316,9 @@ func (TypeScript) Check(ctx context.Context) error {
 func (TypeScript) Clean(ctx context.Context) error {
 	return work(ctx, typescript.Worker{}, lang.Worker.Clean)
 }
+
+// Coverage measures src/ with Bun's coverage (unit and FFI tests), Deno's for the files only Deno loads, into target/coverage/typescript.lcov, prints the line coverage and checks it against coverage-thresholds.json.
+func (TypeScript) Coverage(ctx context.Context) error { return work(ctx, typescript.Worker{}, covered) }
 
 // Fix runs formatFix then lintFix.
 func (TypeScript) Fix(ctx context.Context) error {

@@ -62,6 +62,12 @@ var workerTargets = []target{
 		"ruby":       "removes the extension's build outputs and the installed copy.",
 		"typescript": "removes the cdylib's build outputs and dist/.",
 	}},
+	{Name: "Coverage", Call: "work(ctx, %s, covered)", Help: help{
+		"":           "runs the unit and FFI tests measuring line coverage of the worker's sources into target/coverage/, prints it and checks it against coverage-thresholds.json.",
+		"python":     "runs the unit and FFI tests under pytest-cov into target/coverage/python.lcov, prints the line coverage and checks it against coverage-thresholds.json.",
+		"ruby":       "runs the unit and FFI specs with Ruby's Coverage module into target/coverage/ruby.lcov, prints the line coverage and checks it against coverage-thresholds.json.",
+		"typescript": "measures src/ with Bun's coverage (unit and FFI tests), Deno's for the files only Deno loads, into target/coverage/typescript.lcov, prints the line coverage and checks it against coverage-thresholds.json.",
+	}},
 	{Name: "Fix", Call: "work(ctx, %s, lang.WorkerFix)", Help: help{
 		"": "runs formatFix then lintFix.",
 	}},

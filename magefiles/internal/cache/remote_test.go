@@ -11,10 +11,29 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
 )
 
-func startWebDAV(t *testing.T) testkit.WebDAV { return testkit.StartWebDAV(t) }
+// startWebDAV installs nginx where it is missing (as setup installs any
+// tool: apt-get as root or with sudo -n, brew) and starts the store; it
+// skips, or fails under CI=true, when nginx cannot be had.
+func startWebDAV(t *testing.T) testkit.WebDAV {
+	t.Helper()
+	path := os.Getenv("PATH") + string(os.PathListSeparator) + "/usr/sbin" // Debian keeps nginx there
+	inst := &toolchain.Installer{Dir: t.TempDir(), Root: t.TempDir(), Index: toolchain.DefaultIndex, Auto: true, Platform: toolchain.Here()}
+	var out testkit.SyncBuffer
+	r := run.New(run.Options{Stdout: &out, Stderr: &out, Env: append(os.Environ(), "PATH="+path)})
+	if err := inst.Install(context.Background(), r, path, "nginx"); err != nil {
+		testkit.Missing(t, "nginx cannot be installed here, so the remote cache is untested", err.Error()+"\n"+out.String())
+	}
+	bin, err := toolchain.LookPath(path, "nginx")
+	if err != nil {
+		testkit.Missing(t, "nginx is not on PATH", err.Error())
+	}
+	return testkit.StartWebDAV(t, bin)
+}
 
 func (f *fixture) remoteCache(url string, write bool, timeout string) *Cache {
 	f.t.Helper()

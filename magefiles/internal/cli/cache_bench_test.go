@@ -25,7 +25,7 @@ import (
 // remote/cold ratios. It takes several minutes (the cold check compiles
 // everything): go test -run '^$' -bench CheckCache -benchtime 1x ./magefiles/internal/cli/
 func BenchmarkCheckCache(b *testing.B) {
-	dav := testkit.StartWebDAV(b)
+	dav := testkit.StartWebDAV(b, testkit.NeedTool(b, "nginx")) // `mage install nginx` installs it
 	for i := 0; i < b.N; i++ {
 		a, c := cloneHead(b), cloneHead(b)
 		remote := []string{"TASKER_REMOTE_CACHE=" + dav.URL}

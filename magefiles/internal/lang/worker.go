@@ -33,6 +33,10 @@ type Worker interface {
 	TestCi(s *session.S) []run.Step
 	// TestIntegration runs the tests that need PostgreSQL at databaseURL.
 	TestIntegration(s *session.S, databaseURL string) []run.Step
+	// Coverage runs the unit and FFI tests measuring line coverage of the
+	// worker's own sources, written as lcov to target/coverage/<worker>.lcov
+	// (package coverage summarises it).
+	Coverage(s *session.S) []run.Step
 	Clean(s *session.S) []run.Step
 	// Run starts the worker process in the foreground.
 	Run(s *session.S) []run.Step

@@ -27,6 +27,7 @@ func (named) Test(*session.S) []run.Step                    { return step("test"
 func (named) TestFfi(*session.S) []run.Step                 { return step("testFfi") }
 func (named) TestCi(*session.S) []run.Step                  { return step("testCi") }
 func (named) TestIntegration(*session.S, string) []run.Step { return step("testIntegration") }
+func (named) Coverage(*session.S) []run.Step                { return step("coverage") }
 func (named) Clean(*session.S) []run.Step                   { return step("clean") }
 func (named) Run(*session.S) []run.Step                     { return step("run") }
 func (named) Serve(*session.S) run.Cmd                      { return run.Cmd{} }

@@ -19,11 +19,10 @@ type WebDAV struct {
 	Password string // in URL; output must never show it
 }
 
-// StartWebDAV runs nginx (Debian's nginx-light) in the foreground, one
-// process, until the test ends.
-func StartWebDAV(t testing.TB) WebDAV {
+// StartWebDAV runs nginx (bin; Debian's nginx-light) in the foreground,
+// one process, until the test ends.
+func StartWebDAV(t testing.TB, bin string) WebDAV {
 	t.Helper()
-	bin := NeedTool(t, "nginx")
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
 	for _, d := range []string{store, filepath.Join(dir, "tmp")} {

@@ -50,6 +50,10 @@ var Tools = []Tool{
 	// A Redis sccache backend on loopback, for the build system's own tests.
 	{Name: "redis-server", Bin: "redis-server", VersionArgs: version, Area: "rust",
 		Source: Source{Apt: []string{"redis-server"}, Brew: []string{"redis"}}, Optional: true},
+	// A WebDAV store on loopback for the remote action cache's tests
+	// (Debian's nginx-light has the dav module).
+	{Name: "nginx", Bin: "nginx", Area: "rust",
+		Source: Source{Apt: []string{"nginx-light"}, Brew: []string{"nginx"}}, Optional: true},
 	// rb-sys generates the Ruby bindings with bindgen, which loads libclang.
 	{Name: "libclang", Area: "ruby", Locate: locateLibclang,
 		Source: Source{Apt: []string{"libclang-dev"}, Brew: []string{"llvm"}}},
