@@ -124,9 +124,10 @@ func Cacheable(action string) bool {
 	return false
 }
 
-// Spec is what the worker's action reads: the worker's files, its
-// runtimes and tools, and for what loads or builds the native extension
-// the Rust it is compiled from; extra adds commands, tools and outputs.
+// Spec is what the worker's action reads: the worker's files (for the
+// extension's build, only its crate's), its runtimes and tools, and for
+// what loads or builds the native extension the Rust it is compiled from;
+// extra adds commands, tools and outputs.
 func (k Kit) Spec(action string, tools []string, extra cache.Spec) cache.Spec {
 	sp := extra
 	sp.Name = k.Name(action)
@@ -135,6 +136,9 @@ func (k Kit) Spec(action string, tools []string, extra cache.Spec) cache.Spec {
 	sp.Tools = append(append(append([]string(nil), k.KeyTools...), tools...), extra.Tools...)
 	sp.Env = append([]string{"TASKER_TEST_ARGS"}, extra.Env...)
 	base, _, _ := strings.Cut(action, ":")
+	if base == "build" { // the extension alone: a worker's test or script change keeps the build
+		sp.Inputs = extra.Inputs
+	}
 	switch base {
 	case "test", "testFfi", "testCi", "lintRust", "build":
 		sp.Inputs = append(sp.Inputs, cache.ExtensionInputs(k.Ext)...)

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/cache"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/workspace"
@@ -101,5 +103,36 @@ func TestLibraryFileIsCargosName(t *testing.T) {
 		if got := libraryFile(goos, "x"); got != want {
 			t.Errorf("%s: %s, want %s", goos, got, want)
 		}
+	}
+}
+
+// What a worker's cached actions read: its own files for checks and tests,
+// the Rust of its extension for whatever loads or builds it, and only that
+// for the build (a test file's change keeps the built extension).
+func TestSpecsReadWhatTheActionReads(t *testing.T) {
+	k, _ := testKit(t)
+	k.Dir = "workers/w"
+	paths := func(action string) []string {
+		var out []string
+		for _, in := range k.Spec(action, nil, cache.Spec{}).Inputs {
+			out = append(out, in.Path)
+		}
+		return out
+	}
+	has := func(action, path string) bool { return slices.Contains(paths(action), path) }
+	for _, c := range []struct {
+		action, path string
+		want         bool
+	}{
+		{"lint", "workers/w", true}, {"lint", "crates", false},
+		{"test", "workers/w", true}, {"test", "crates", true}, {"test", "ext", true}, {"test:bun", "crates", true},
+		{"build", "workers/w", false}, {"build", "crates", true}, {"build", "ext", true}, {"build", "Cargo.lock", true},
+	} {
+		if got := has(c.action, c.path); got != c.want {
+			t.Errorf("%s reads %s: %v, want %v (%v)", c.action, c.path, got, c.want, paths(c.action))
+		}
+	}
+	if !Cacheable("test:deno") || Cacheable("lintFix") || Cacheable("testIntegration") || Cacheable("run") {
+		t.Error("Cacheable: fixes, runs and integration tests are never cached; tests per runtime are")
 	}
 }
