@@ -25,9 +25,10 @@ module TaskerWorkerRb
     # One file's record: DA:<line>,<hits> for each line Ruby counts as
     # executable (nil entries are not), then the totals.
     def record(path, lines)
-      counts = lines.each_with_index.reject { |count, _| count.nil? }
-      found = counts.map { |count, index| "DA:#{index + 1},#{count}\n" }.join
-      "SF:#{path}\n#{found}LF:#{counts.size}\nLH:#{counts.count { |count, _| count.positive? }}\nend_of_record\n"
+      executable = lines.each_with_index.reject { |count, _| count.nil? }
+      da = executable.map { |count, index| "DA:#{index + 1},#{count}\n" }.join
+      hit = executable.count { |count, _| count.positive? }
+      "SF:#{path}\n#{da}LF:#{executable.size}\nLH:#{hit}\nend_of_record\n"
     end
 
     def start(dir)
