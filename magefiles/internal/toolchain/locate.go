@@ -72,3 +72,10 @@ func locatePythonVenv(ctx context.Context, r *run.Runner, pathEnv string) (strin
 	}
 	return py, nil
 }
+
+// locateNginx finds nginx on PATH or in the sbin directories, where
+// distributions install it and which a normal user's PATH lacks.
+func locateNginx(_ context.Context, _ *run.Runner, pathEnv string) (string, error) {
+	sep := string(os.PathListSeparator)
+	return LookPath(pathEnv+sep+"/usr/sbin"+sep+"/usr/local/sbin"+sep+"/opt/homebrew/bin", "nginx")
+}

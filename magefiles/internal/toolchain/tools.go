@@ -52,7 +52,7 @@ var Tools = []Tool{
 		Source: Source{Apt: []string{"redis-server"}, Brew: []string{"redis"}}, Optional: true},
 	// A WebDAV store on loopback for the remote action cache's tests
 	// (Debian's nginx-light has the dav module).
-	{Name: "nginx", Bin: "nginx", Area: "rust",
+	{Name: "nginx", Area: "rust", Locate: locateNginx,
 		Source: Source{Apt: []string{"nginx-light"}, Brew: []string{"nginx"}}, Optional: true},
 	// rb-sys generates the Ruby bindings with bindgen, which loads libclang.
 	{Name: "libclang", Area: "ruby", Locate: locateLibclang,
