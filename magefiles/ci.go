@@ -78,11 +78,8 @@ func (CI) TestE2e(ctx context.Context) error { return stackStep(ctx, services.St
 // each area below its minimum in coverage-thresholds.json. TASKER_CI_AREAS and MAGE_SINCE narrow the areas.
 func (CI) Coverage(ctx context.Context) error {
 	return do(ctx, func(ctx context.Context, s *session.S) error {
-		selected, err := ci.Select(s, all)
+		selected, err := selectedAreas(ctx, s)
 		if err != nil {
-			return err
-		}
-		if selected, err = ci.Affected(ctx, s, selected); err != nil {
 			return err
 		}
 		names := make([]string, len(selected))
@@ -126,11 +123,8 @@ func (CI) Matrix() error {
 // whatever JUnit reports they wrote (also after a failure).
 func pipeline(ctx context.Context, plan func(*session.S, []lang.Pipeline) []run.Step) error {
 	return do(ctx, func(ctx context.Context, s *session.S) error {
-		selected, err := ci.Select(s, all)
+		selected, err := selectedAreas(ctx, s)
 		if err != nil {
-			return err
-		}
-		if selected, err = ci.Affected(ctx, s, selected); err != nil {
 			return err
 		}
 		err = s.Run.Serial(ctx, plan(s, selected)...)
@@ -139,6 +133,16 @@ func pipeline(ctx context.Context, plan func(*session.S, []lang.Pipeline) []run.
 		}
 		return err
 	})
+}
+
+// selectedAreas are the areas TASKER_CI_AREAS names (all when unset) that
+// a change since MAGE_SINCE reaches (all when unset).
+func selectedAreas(ctx context.Context, s *session.S) ([]lang.Pipeline, error) {
+	selected, err := ci.Select(s, all)
+	if err != nil {
+		return nil, err
+	}
+	return ci.Affected(ctx, s, selected)
 }
 
 func ciStep(ctx context.Context, step func(*session.S, []lang.Pipeline) run.Step) error {
