@@ -7,6 +7,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/bench"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/coverage"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
@@ -17,6 +18,32 @@ import (
 
 // Rust holds targets for the whole Cargo workspace.
 type Rust mg.Namespace
+
+// Bench runs the crates' criterion benchmarks (release profile; the queue ones on a fresh clone of the
+// migrated database), writes target/bench/rust.json, prints a table and warns about each benchmark
+// slower than .config/bench-baseline.json allows. TASKER_BENCH_ARGS passes criterion arguments (a filter).
+func (Rust) Bench(ctx context.Context) error {
+	return steps(ctx, func(s *session.S) []run.Step { return []run.Step{bench.Rust(s)} })
+}
+
+// BenchBaseline records the results under target/bench/ (rust.json, e2e.json: whichever exist) as
+// .config/bench-baseline.json, keeping the other kind's figures; commit the file.
+func (Rust) BenchBaseline(ctx context.Context) error {
+	return steps(ctx, func(s *session.S) []run.Step { return []run.Step{bench.RecordBaseline(s)} })
+}
+
+// BenchE2e is self-contained like testE2e: it starts the stack, times TASKER_BENCH_TASKS (100) task round
+// trips per worker namespace, TASKER_BENCH_CONCURRENCY (4) at a time, stops the stack (also on failure or
+// Ctrl-C), writes target/bench/e2e.json (p50, p99, tasks/s), prints a table and warns about regressions.
+func (Rust) BenchE2e(ctx context.Context) error {
+	return do(ctx, func(ctx context.Context, s *session.S) error {
+		o, err := bench.OptionsFrom(s.Env)
+		if err != nil {
+			return err
+		}
+		return s.Run.Serial(ctx, bench.E2E(stack(s), o))
+	})
+}
 
 // Build compiles every crate and its tests (debug).
 func (Rust) Build(ctx context.Context) error { return ws(ctx, rust.Scope.Build) }

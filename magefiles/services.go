@@ -8,6 +8,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/bench"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/services"
@@ -61,7 +62,18 @@ func stackStep(ctx context.Context, step func(services.Stack) run.Step) error {
 	return steps(ctx, func(s *session.S) []run.Step { return []run.Step{step(stack(s))} })
 }
 
-func e2eStep(s *session.S) run.Step { return stack(s).E2E() }
+// e2eStep is ci:flow's end-to-end share: the end-to-end tests, then the end-to-end benchmark (a few
+// seconds), whose results ci:flow compares with the baseline in its last step.
+func e2eStep(s *session.S) run.Step {
+	return run.Step{Name: "ci:e2e", Do: func(ctx context.Context, r *run.Runner) error {
+		o, err := bench.OptionsFrom(s.Env)
+		if err != nil {
+			return err
+		}
+		o.Compare = false
+		return r.Serial(ctx, stack(s).E2E(), bench.E2E(stack(s), o))
+	}}
+}
 
 func tail(ctx context.Context, names ...string) error {
 	return do(ctx, func(ctx context.Context, s *session.S) error {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/affected"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/bench"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
@@ -164,7 +165,8 @@ func TestIntegration(s *session.S, areas []lang.Pipeline) run.Step {
 
 // Flow is the pipeline: setup; the workers' builds; code quality alongside
 // the database setup; the Rust tests; the workers' tests; the integration
-// tests; then the end-to-end run when e2e is given (every area selected).
+// tests; then the end-to-end run when e2e is given (every area selected)
+// and the comparison of benchmark results with the baseline.
 // A Rust shard job after the first (rust.ShardEnv "K/N", K > 1) runs only
 // setup and its slice of the Rust tests: the first shard runs the rest.
 func Flow(s *session.S, areas []lang.Pipeline, e2e *run.Step) []run.Step {
@@ -176,7 +178,9 @@ func Flow(s *session.S, areas []lang.Pipeline, e2e *run.Step) []run.Step {
 	}}
 	steps := []run.Step{Setup(s, areas), BuildWorkers(s, areas), prepare, TestRust(s, areas), TestFramework(s, areas), TestIntegration(s, areas)}
 	if e2e != nil {
-		steps = append(steps, *e2e)
+		// The end-to-end share ends with a benchmark; its results (and an
+		// earlier rust:bench's) are compared with the baseline: warnings only.
+		steps = append(steps, *e2e, bench.CompareStep(s))
 	}
 	return steps
 }

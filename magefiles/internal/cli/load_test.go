@@ -1,79 +1,20 @@
 package cli
 
 import (
-	"fmt"
-	"io"
-	"net/http"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/bench"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/load"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
 )
-
-// load is what a bounded burst of keep-alive clients got from one URL.
-type load struct {
-	requests, ok, concurrency int
-	p50, p99, max             time.Duration
-	firstError                string
-}
-
-func (l load) String() string {
-	return fmt.Sprintf("%d requests at concurrency %d: %.1f%% ok, p50 %s, p99 %s, max %s",
-		l.requests, l.concurrency, 100*float64(l.ok)/float64(l.requests), l.p50, l.p99, l.max)
-}
-
-// burst runs clients concurrent clients, each with its own keep-alive
-// connection, sending perClient GETs to url one after another and keeping
-// the connection open until every client is done (as pooling clients and
-// proxies do); every request has a 5 s limit, so the whole burst is bounded.
-func burst(url string, clients, perClient int) load {
-	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-		res       = load{requests: clients * perClient, concurrency: clients}
-		wg        sync.WaitGroup
-		start     = make(chan struct{})
-	)
-	var conns []*http.Client
-	for range clients {
-		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1, Proxy: nil}}
-		conns = append(conns, c)
-		wg.Go(func() {
-			<-start
-			for range perClient {
-				begin := time.Now()
-				resp, err := c.Get(url)
-				if err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if err == nil && resp.StatusCode != http.StatusOK {
-						err = fmt.Errorf("HTTP %d", resp.StatusCode)
-					}
-				}
-				took := time.Since(begin)
-				mu.Lock()
-				latencies = append(latencies, took)
-				if err == nil {
-					res.ok++
-				} else if res.firstError == "" {
-					res.firstError = err.Error()
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	for _, c := range conns {
-		c.CloseIdleConnections()
-	}
-	slices.Sort(latencies)
-	res.p50 = latencies[len(latencies)/2]
-	res.p99 = latencies[len(latencies)*99/100]
-	res.max = latencies[len(latencies)-1]
-	return res
-}
 
 // Right after start, bursts of concurrent keep-alive clients lose no
 // request and none hangs (a burst of 20 lost 16 and some waited 10 s when
@@ -83,10 +24,10 @@ func TestKeepAliveBurstsLoseNothing(t *testing.T) {
 	st.mage(t, "services:start").expect(t, 0, "orchestration healthy in")
 	for _, p := range st.ports {
 		for _, clients := range []int{8, 20, 50} {
-			l := burst("http://127.0.0.1:"+strconv.Itoa(p)+"/health", clients, 10)
+			l := load.Burst("http://127.0.0.1:"+strconv.Itoa(p)+"/health", clients, 10)
 			t.Logf("port %d: %s", p, l)
-			if l.ok != l.requests {
-				t.Errorf("port %d, %d clients: %d of %d requests failed (first: %s)", p, clients, l.requests-l.ok, l.requests, l.firstError)
+			if l.OK != l.Requests {
+				t.Errorf("port %d, %d clients: %d of %d requests failed (first: %s)", p, clients, l.Requests-l.OK, l.Requests, l.FirstError)
 			}
 		}
 	}
@@ -103,40 +44,111 @@ func BenchmarkServicesUnderLoad(b *testing.B) {
 	names := []string{"orchestration", "rust-worker"}
 	for i, p := range st.ports {
 		b.Run(names[i]+"/health-c50", func(b *testing.B) {
-			var all []load
+			var all []load.BurstResult
 			for range b.N {
-				all = append(all, burst("http://127.0.0.1:"+strconv.Itoa(p)+"/health", 50, 20))
+				all = append(all, load.Burst("http://127.0.0.1:"+strconv.Itoa(p)+"/health", 50, 20))
 			}
 			l := worst(all)
-			b.ReportMetric(100*float64(l.ok)/float64(l.requests), "%ok")
-			b.ReportMetric(float64(l.p50.Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(l.p99.Microseconds())/1000, "p99-ms")
+			b.ReportMetric(100*float64(l.OK)/float64(l.Requests), "%ok")
+			b.ReportMetric(float64(l.P50.Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(l.P99.Microseconds())/1000, "p99-ms")
 			b.Logf("%s: %s", names[i], l)
 		})
 	}
 	b.Run("task-round-trip-under-load", func(b *testing.B) {
+		api := load.NewAPI(st.url(""), 1)
+		api.Limit = 20 * time.Second
 		var trips []time.Duration
 		for range b.N {
-			done := make(chan load)
-			go func() { done <- burst("http://127.0.0.1:"+strconv.Itoa(st.ports[0])+"/health", 50, 20) }()
+			done := make(chan load.BurstResult)
+			go func() { done <- load.Burst(st.url("/health"), 50, 20) }()
 			begin := time.Now()
-			st.roundTrip(b, 20*time.Second)
+			if err := api.RoundTrip(context.Background(), load.Sum("rust")); err != nil {
+				b.Fatal(err)
+			}
 			trips = append(trips, time.Since(begin))
 			<-done
 		}
-		slices.Sort(trips)
-		b.ReportMetric(float64(trips[len(trips)/2].Microseconds())/1000, "p50-ms")
-		b.ReportMetric(float64(trips[len(trips)-1].Microseconds())/1000, "max-ms")
+		s := load.Summarize(trips)
+		b.ReportMetric(float64(s.P50.Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(s.Max.Microseconds())/1000, "max-ms")
 	})
 }
 
-// worst is the load result with the highest p99 of several runs.
-func worst(all []load) load {
+// worst is the burst with the highest p99 of several runs.
+func worst(all []load.BurstResult) load.BurstResult {
 	w := all[0]
 	for _, l := range all[1:] {
-		if l.p99 > w.p99 || l.ok < l.requests {
+		if l.P99 > w.P99 || l.OK < l.Requests {
 			w = l
 		}
 	}
 	return w
+}
+
+// rust:benchE2e with a few tasks: the whole stack (every worker) on its own
+// ports and PostgreSQL cluster starts, every namespace's round trips are
+// timed into target/bench/e2e.json (each with p50 <= p99 and a rate above
+// zero), and nothing is left running or listening afterwards.
+func TestBenchE2eTimesEveryNamespace(t *testing.T) {
+	noStack(t)
+	services := []string{"orchestration", "rust-worker", "python-worker", "ruby-worker", "typescript-worker"}
+	var ports []int
+	env := []string{"TASKER_BIND_HOST=127.0.0.1", "TASKER_SERVICE_TIMEOUT=60s", "TASKER_BENCH_TASKS=5", "TASKER_BENCH_CONCURRENCY=2"}
+	for _, name := range services {
+		p := testkit.FreePort(t)
+		ports = append(ports, p)
+		env = append(env, strings.ToUpper(strings.ReplaceAll(name, "-", "_"))+"_PORT="+strconv.Itoa(p))
+	}
+	pgDir, err := os.MkdirTemp(testkit.ScratchDir(), "tasker-cli-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "DATABASE_URL=postgresql://tasker:tasker@127.0.0.1:"+strconv.Itoa(testkit.FreePort(t))+"/tasker_bench",
+		"TASKER_PG_DIR="+pgDir)
+	t.Cleanup(func() {
+		invoke(t, root, env, "services:stop")
+		invoke(t, root, env, "db:destroy")
+		os.RemoveAll(pgDir)
+	})
+	// The run writes where a developer's own results live: keep theirs.
+	report := filepath.Join(root, "target", "bench", "e2e.json")
+	if old, err := os.ReadFile(report); err == nil {
+		t.Cleanup(func() { os.WriteFile(report, old, 0o644) })
+	} else {
+		t.Cleanup(func() { os.Remove(report) })
+	}
+
+	res := invoke(t, root, env, "rust:benchE2e")
+	if res.code == 3 { // a worker's runtime (ruby, bun, python3-venv) is missing here
+		testkit.Missing(t, "a worker's toolchain is missing", "`go tool mage setup` installs it:\n"+res.stderr)
+	}
+	res.expect(t, 0, "written to "+report)
+	var got bench.E2EReport
+	if b, err := os.ReadFile(report); err != nil || json.Unmarshal(b, &got) != nil {
+		t.Fatalf("reading %s: %v", report, err)
+	}
+	var seen []string
+	for _, n := range got.Namespaces {
+		seen = append(seen, n.Namespace)
+		if n.Tasks != 5 || n.Errors != 0 || n.P50Ms <= 0 || n.P50Ms > n.P99Ms || n.TasksPerSecond <= 0 {
+			t.Errorf("%s: %+v, want 5 tasks, no error, 0 < p50 <= p99, tasks/s > 0", n.Namespace, n)
+		}
+	}
+	if want := []string{"rust", "python", "ruby", "typescript"}; !slices.Equal(seen, want) {
+		t.Errorf("namespaces %q, want %q", seen, want)
+	}
+	if got.Total.Tasks != 20 || got.Total.TasksPerSecond <= 0 {
+		t.Errorf("total %+v", got.Total)
+	}
+	for _, p := range ports {
+		if dial(p) {
+			t.Errorf("port %d still bound after rust:benchE2e:\n%s", p, res.stderr)
+		}
+	}
+	for _, name := range services {
+		if _, err := os.Stat(pidFile(name)); err == nil {
+			t.Errorf("pid file %s left behind", pidFile(name))
+		}
+	}
 }
