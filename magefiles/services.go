@@ -11,6 +11,7 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/bench"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/rust"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/services"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/svc"
@@ -62,16 +63,20 @@ func stackStep(ctx context.Context, step func(services.Stack) run.Step) error {
 	return steps(ctx, func(s *session.S) []run.Step { return []run.Step{step(stack(s))} })
 }
 
-// e2eStep is ci:flow's end-to-end share: the end-to-end tests, then the end-to-end benchmark (a few
-// seconds), whose results ci:flow compares with the baseline in its last step.
+// e2eStep is ci:flow's share that needs the running stack, started once: the end-to-end tests, the
+// client's API tests, then the end-to-end benchmark (a few seconds), whose results ci:flow compares with
+// the baseline in its last step.
 func e2eStep(s *session.S) run.Step {
+	st := stack(s)
 	return run.Step{Name: "ci:e2e", Do: func(ctx context.Context, r *run.Runner) error {
 		o, err := bench.OptionsFrom(s.Env)
 		if err != nil {
 			return err
 		}
 		o.Compare = false
-		return r.Serial(ctx, stack(s).E2E(), bench.E2E(stack(s), o))
+		return r.Serial(ctx, st.Around("ci:stack", func(url string) []run.Step {
+			return []run.Step{st.E2ETests(url), rust.ClientTests(s, url), bench.Measured(st, o, url)}
+		}))
 	}}
 }
 

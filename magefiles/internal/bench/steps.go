@@ -126,14 +126,19 @@ func Rust(s *session.S) run.Step {
 	}}
 }
 
-// E2E is rust:benchE2e: start the stack (as rust:testE2e does), drive
-// o.Tasks sum round trips through the orchestration API to every running
-// worker namespace, one namespace after another, o.Concurrency at a time
-// on loopback, then always stop the stack (also on failure or Ctrl-C).
-// It writes e2e.json, prints a table and compares with the baseline; a
-// failed task fails the step after the report is written.
+// E2E is rust:benchE2e: Measured against the stack, started as
+// rust:testE2e starts it and always stopped (also on failure or Ctrl-C).
 func E2E(st services.Stack, o Options) run.Step {
-	return run.Step{Name: "rust:benchE2e", Do: func(ctx context.Context, r *run.Runner) (err error) {
+	return st.Around("rust:benchE2e", func(url string) []run.Step { return []run.Step{Measured(st, o, url)} })
+}
+
+// Measured drives o.Tasks sum round trips through the orchestration API
+// at url to every running worker namespace, one namespace after another,
+// o.Concurrency at a time on loopback. It writes e2e.json, prints a table
+// and, with o.Compare, compares with the baseline; a failed task fails the
+// step after the report is written.
+func Measured(st services.Stack, o Options, url string) run.Step {
+	return run.Step{Name: "bench:e2e", Do: func(ctx context.Context, r *run.Runner) error {
 		namespaces, err := Namespaces(st)
 		if err != nil {
 			return err
@@ -141,24 +146,11 @@ func E2E(st services.Stack, o Options) run.Step {
 		if len(namespaces) == 0 {
 			return fail.New(fail.Config, "%s selects no worker: nothing to benchmark", services.SelectEnv)
 		}
-		port, err := st.Port("orchestration")
-		if err != nil {
-			return err
-		}
-		sup := st.Supervisor(r)
-		defer func() {
-			if serr := sup.Stop(context.WithoutCancel(ctx)); serr != nil {
-				err = errors.Join(err, serr)
-			}
-		}()
-		if err := r.Serial(ctx, st.Start()); err != nil {
-			return err
-		}
 		if r.DryRun() {
 			r.Infof("would run %d round trips per namespace (%s), %d at a time", o.Tasks, strings.Join(namespaces, ", "), o.Concurrency)
 			return nil
 		}
-		api := load.NewAPI(fmt.Sprintf("http://127.0.0.1:%d", port), o.Concurrency)
+		api := load.NewAPI(url, o.Concurrency)
 		defer api.Client.CloseIdleConnections()
 		report := Measure(ctx, r, api, namespaces, o)
 		path := st.S.TargetDir("bench", E2EFile)

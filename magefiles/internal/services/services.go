@@ -180,9 +180,12 @@ func (st Stack) Stop() run.Step {
 // E2E is the self-contained end-to-end run: the Rust end-to-end tests
 // against the whole stack (see Around).
 func (st Stack) E2E() run.Step {
-	return st.Around("test:e2e", func(url string) []run.Step {
-		return []run.Step{rust.Workspace(st.S).E2E([]string{"TASKER_E2E_URL=" + url})}
-	})
+	return st.Around("test:e2e", func(url string) []run.Step { return []run.Step{st.E2ETests(url)} })
+}
+
+// E2ETests are the Rust end-to-end tests against the orchestration at url.
+func (st Stack) E2ETests(url string) run.Step {
+	return rust.Workspace(st.S).E2E([]string{"TASKER_E2E_URL=" + url})
 }
 
 // ClientTests is client:testIntegration: tasker-client's API tests against
