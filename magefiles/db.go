@@ -83,3 +83,14 @@ func (DB) Destroy(ctx context.Context) error { return do(ctx, db.Destroy) }
 // Template builds or refreshes the template database tests clone from, and prints its name and hash.
 // It is named tasker_tpl_<hash of the migrations>; templates for older migrations are dropped.
 func (DB) Template(ctx context.Context) error { return do(ctx, db.Template) }
+
+// Prepare regenerates the sqlx offline query cache (.sqlx/, committed) with sqlx-cli's
+// `cargo sqlx prepare --workspace` against a fresh clone of the migrated template, dropped
+// afterwards (also on Ctrl-C). Builds read the cache (SQLX_OFFLINE=true) and need no database.
+// Needs sqlx-cli: `mage install sqlx-cli` compiles it (CI=true or TASKER_INSTALL=1 do so here).
+func (DB) Prepare(ctx context.Context) error { return do(ctx, db.Prepare) }
+
+// PrepareCheck fails (exit 1) when .sqlx/ is stale: sqlx-cli's `prepare --check` on a fresh clone
+// of the migrated template, naming each missing, changed or unused query with its SQL and where the
+// code has it; the fix is `mage db:prepare`. Part of ci:codeQuality.
+func (DB) PrepareCheck(ctx context.Context) error { return do(ctx, db.PrepareCheck) }

@@ -26,7 +26,10 @@
 //! assert_eq!(app.handle(&Request::new("GET", "/nowhere")).status, 404);
 //! ```
 
+mod reads;
 pub mod testing;
+
+pub use reads::fetch_task;
 
 use postgres::{Client, GenericClient};
 use serde::{Deserialize, Serialize};
@@ -60,6 +63,8 @@ pub enum OrchestrationError {
     Unavailable(String),
     /// The database reported an error (500).
     Database(PgmqError),
+    /// The database reported an error for an sqlx read (500).
+    Read(sqlx::Error),
 }
 
 impl fmt::Display for OrchestrationError {
@@ -68,6 +73,7 @@ impl fmt::Display for OrchestrationError {
             OrchestrationError::Invalid(msg) => f.write_str(msg),
             OrchestrationError::Unavailable(msg) => write!(f, "database unavailable: {msg}"),
             OrchestrationError::Database(e) => e.fmt(f),
+            OrchestrationError::Read(e) => e.fmt(f),
         }
     }
 }
@@ -92,6 +98,10 @@ impl OrchestrationError {
             OrchestrationError::Invalid(msg) => Response::error(400, &msg),
             e @ OrchestrationError::Unavailable(_) => Response::error(503, &e.to_string()),
             OrchestrationError::Database(e) => {
+                eprintln!("orchestration: {e}");
+                Response::error(500, &e.to_string())
+            }
+            OrchestrationError::Read(e) => {
                 eprintln!("orchestration: {e}");
                 Response::error(500, &e.to_string())
             }
@@ -271,6 +281,8 @@ fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
 /// Request handling state: a small connection pool.
 pub struct App {
     pool: Pool,
+    /// `GET /v1/tasks/{id}`, through sqlx.
+    reads: reads::Reads,
 }
 
 impl App {
@@ -278,6 +290,7 @@ impl App {
     pub fn new(database_url: &str) -> App {
         App {
             pool: Pool::new(database_url, 4),
+            reads: reads::Reads::new(database_url),
         }
     }
 
@@ -325,8 +338,7 @@ impl App {
         let Ok(id) = id.parse::<i64>() else {
             return Response::error(400, &format!("invalid task id {id:?}"));
         };
-        let result = self.with_db(|db| get_task(db, id));
-        match result {
+        match self.reads.get_task(id) {
             Ok(Some(task)) => Response::json(200, &task),
             Ok(None) => Response::error(404, &format!("task {id} not found")),
             Err(e) => e.into_response(),

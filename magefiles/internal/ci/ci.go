@@ -130,11 +130,16 @@ func BuildWorkers(s *session.S, areas []lang.Pipeline) run.Step {
 }
 
 // CodeQuality is every area's format check, lint and type check; for Rust
-// also the API docs and cargo audit (skipped when not installed).
+// also the API docs, cargo audit (skipped when not installed) and
+// db:prepareCheck (the sqlx query cache against the migrated schema: it
+// sets up the database it clones, so Flow may run it alongside db:setup).
 func CodeQuality(s *session.S, areas []lang.Pipeline) run.Step {
 	var steps []run.Step
 	for _, a := range areas {
 		steps = append(steps, a.Quality(s)...)
+	}
+	if len(rust(areas)) > 0 {
+		steps = append(steps, db.PrepareCheckStep(s))
 	}
 	return composite("ci:codeQuality", steps)
 }

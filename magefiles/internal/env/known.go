@@ -37,6 +37,10 @@ var Known = slices.Concat([]Doc{
 	{Key: "NO_COLOR", Default: "", Description: "set (to anything) to turn colour off in everything the build prints and runs"},
 	{Key: "CARGO_TARGET_DIR", Default: "",
 		Description: "cargo build directory (empty: target/ in the repository)"},
+	// Without it sqlx's macros would connect to DATABASE_URL (always set
+	// here) at compile time: builds would need a migrated database.
+	{Key: "SQLX_OFFLINE", Default: "true", Builtin: true,
+		Description: "sqlx's query macros compile against the committed .sqlx cache (mage db:prepare regenerates it); false: against DATABASE_URL's database"},
 }, servicePorts(), []Doc{
 	{Key: "TASKER_BIND_HOST", Default: "0.0.0.0", Description: "address the services listen on"},
 	{Key: "MAGE_DRY_RUN", Default: "", Description: "print commands instead of running them (1/true/yes/on)"},

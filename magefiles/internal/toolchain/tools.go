@@ -96,6 +96,13 @@ var Tools = []Tool{
 	{Name: "initdb", Bin: "initdb", VersionArgs: version, Area: "db", Source: postgresServer},
 	{Name: "pg_ctl", Bin: "pg_ctl", VersionArgs: version, Area: "db", Source: postgresServer},
 	{Name: "postgres", Bin: "postgres", VersionArgs: version, Area: "db", Source: postgresServer},
+	// sqlx-cli regenerates and checks the sqlx offline query cache (.sqlx/,
+	// db:prepare and db:prepareCheck). PyPI has no build of it, so it is
+	// compiled: PostgreSQL only, without TLS (the local cluster has none).
+	// Its version is the workspace's sqlx (Cargo.lock), whose macros read
+	// the files it writes.
+	{Name: "sqlx-cli", Bin: "cargo-sqlx", VersionArgs: []string{"sqlx", "--version"}, Area: "db", Optional: true,
+		Source: Source{Cargo: "sqlx-cli", CargoVersion: "0.8.6", CargoArgs: []string{"--no-default-features", "--features", "postgres"}}},
 	{Name: "psql", Bin: "psql", VersionArgs: version, Area: "db",
 		Source: Source{Apt: []string{"postgresql-client"}, Brew: []string{"libpq"}}, Optional: true},
 }
