@@ -80,11 +80,15 @@ func Shards(s *session.S) (int, error) {
 
 // Matrix is the GitHub Actions matrix of the jobs Flow runs: one per area,
 // each running `ci:flow` with AreasEnv set to it, and the Rust area once per
-// shard (shard "K/N", see rust.ShardEnv) when shards > 1.
+// shard (shard "K/N", see rust.ShardEnv) when shards > 1. A last job,
+// split, runs every area's integration and end-to-end tests with the queue
+// in a database of its own (PGMQ_DATABASE_URL, set by the workflow); it is
+// left out when no area is selected.
 func Matrix(all []lang.Pipeline, shards int) string {
 	type job struct {
 		Area  string `json:"area"`
 		Shard string `json:"shard"`
+		Split bool   `json:"split,omitempty"`
 	}
 	var m struct {
 		Include []job `json:"include"`
@@ -97,6 +101,9 @@ func Matrix(all []lang.Pipeline, shards int) string {
 		for k := 1; k <= shards; k++ {
 			m.Include = append(m.Include, job{Area: a.Name(), Shard: fmt.Sprintf("%d/%d", k, shards)})
 		}
+	}
+	if len(all) > 0 {
+		m.Include = append(m.Include, job{Split: true})
 	}
 	b, _ := json.Marshal(m)
 	return string(b)

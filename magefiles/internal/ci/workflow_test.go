@@ -81,16 +81,27 @@ func TestWorkflowRunsOnlyMageTargets(t *testing.T) {
 	}
 }
 
+// One job per area, then the split-database job (every area, no area
+// variable); none at all when no area is selected.
 func TestMatrixHasOneJobPerArea(t *testing.T) {
 	var m struct {
-		Include []struct{ Area string } `json:"include"`
+		Include []struct {
+			Area  string
+			Split bool
+		} `json:"include"`
 	}
 	areas := []lang.Pipeline{fakeArea("rust"), fakeArea("python")}
 	if err := json.Unmarshal([]byte(Matrix(areas, 1)), &m); err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Include) != 2 || m.Include[0].Area != "rust" || m.Include[1].Area != "python" {
+	if len(m.Include) != 3 || m.Include[0].Area != "rust" || m.Include[1].Area != "python" || m.Include[0].Split || m.Include[1].Split {
 		t.Fatalf("matrix = %+v", m)
+	}
+	if split := m.Include[2]; !split.Split || split.Area != "" {
+		t.Fatalf("split job = %+v", split)
+	}
+	if got := Matrix(nil, 1); got != `{"include":null}` {
+		t.Errorf("no area: %s", got)
 	}
 }
 
@@ -107,7 +118,7 @@ func TestMatrixShardsTheRustArea(t *testing.T) {
 	for _, j := range m.Include {
 		got = append(got, j.Area+":"+j.Shard)
 	}
-	if want := []string{"rust:1/3", "rust:2/3", "rust:3/3", "python:"}; !slices.Equal(got, want) {
+	if want := []string{"rust:1/3", "rust:2/3", "rust:3/3", "python:", ":"}; !slices.Equal(got, want) {
 		t.Fatalf("matrix jobs %q, want %q", got, want)
 	}
 	s, _ := kit.TestSession(t, t.TempDir(), "TASKER_CI_SHARDS=0")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/session"
@@ -134,6 +135,18 @@ func SetupStep(s *session.S, url *string) run.Step {
 	}}
 }
 
+// SetupAllStep is SetupStep leaving every database's URL in *urls (split:
+// the queue's too), for children that need both (urls.Env()).
+func SetupAllStep(s *session.S, urls *URLs) run.Step {
+	return run.Step{Name: "db:setup", Do: func(ctx context.Context, r *run.Runner) error {
+		return with(s.On(r), func(c *Config) error {
+			ready, err := c.SetupAll(ctx)
+			*urls = ready
+			return err
+		})
+	}}
+}
+
 // Ready is db:setup returning the URL it left ready: the port the local
 // cluster really listens on (not DATABASE_URL's when that was taken). The
 // URL carries the password: export it to children, never print it.
@@ -187,10 +200,29 @@ func Template(ctx context.Context, s *session.S) error {
 // WithClone runs fn against a fresh clone of the migrated template, named
 // tasker_test_<area>_<pid>, and drops the clone afterwards (also when fn
 // fails or is cancelled). Test targets use it to give each runner its own
-// database. With split databases the queue database is cloned too, but
-// only WithClones hands its URL on.
+// database. With split databases the queue database is cloned too: give
+// children ChildEnv(url), which names both clones.
 func WithClone(ctx context.Context, s *session.S, area string, fn func(url string) error) error {
 	return WithClones(ctx, s, area, func(urls URLs) error { return fn(urls.Database) })
+}
+
+// clones maps the URL of each live main clone to every database cloned
+// with it, for ChildEnv.
+var clones sync.Map
+
+// ChildEnv is the environment of a child given databaseURL: DATABASE_URL,
+// and PGMQ_DATABASE_URL naming the queue database's clone made with it
+// (WithClone, split databases) or else databaseURL itself. A child must
+// never get a clone with the configured PGMQ_DATABASE_URL: the queue
+// would be another run's (split) or the main database itself, not the
+// clone (one database).
+func ChildEnv(databaseURL string) []string {
+	urls := URLs{Database: databaseURL}
+	if made, ok := clones.Load(databaseURL); ok {
+		urls = made.(URLs)
+	}
+	// DATABASE_URL last, so printed commands read "DATABASE_URL=… cargo …"
+	return []string{EnvQueueURL + "=" + urls.QueueURL(), "DATABASE_URL=" + urls.Database}
 }
 
 // WithClones is WithClone for every database: urls.Database is the clone
@@ -214,7 +246,9 @@ func WithClones(ctx context.Context, s *session.S, area string, fn func(urls URL
 	if err != nil {
 		return err
 	}
+	clones.Store(urls.Database, urls)
 	defer func() {
+		clones.Delete(urls.Database)
 		// A cancelled ctx must not leave the clones behind.
 		if derr := DropClone(context.WithoutCancel(ctx), s, name); derr != nil {
 			s.Run.Warnf("could not drop test database %s: %v", name, derr)

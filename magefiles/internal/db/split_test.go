@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/dbtest"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
 )
 
 // tasker-core's split: the files named like pgmq go to the queue database.
@@ -224,5 +226,58 @@ func TestSplitOnTheLocalCluster(t *testing.T) {
 	}
 	if env := urls.Env(); len(env) != 2 || env[1] != "PGMQ_DATABASE_URL="+urls.Queue {
 		t.Errorf("children's environment: %v", env)
+	}
+}
+
+// The guards judge whichever database an operation changes: rollback
+// reverts the queue's latest migration and is refused for it; dropping
+// clones is refused for both.
+func TestSplitGuardsRollbackAndCloneDrops(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := splitConfig(t, splitFiles)
+	if _, err := c.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.TaskerEnv = "production"
+	err := c.Rollback(ctx)
+	if fail.Code(err) != fail.Refused || !strings.HasPrefix(fmt.Sprint(err), "refusing to roll back "+c.Queue.Addr()) {
+		t.Errorf("rollback: code %d: %v", fail.Code(err), err)
+	}
+	if n, _ := query(t, *c.Queue, "SELECT count(*) FROM queue_notes"); n != 0 {
+		t.Error("queue_notes is gone")
+	}
+	if err := c.DropClone(ctx, "some_clone"); fail.Code(err) != fail.Refused {
+		t.Errorf("drop clone: code %d: %v", fail.Code(err), err)
+	}
+	c.TaskerEnv = "test"
+}
+
+// Test runs hand children ChildEnv(url): with split databases its
+// PGMQ_DATABASE_URL is the queue database's clone made with url, never
+// the configured queue database; otherwise the clone itself.
+func TestChildEnvNamesTheQueueClone(t *testing.T) {
+	ctx := context.Background()
+	mainURL, queueURL := srv.URL(uniqueDB("cmain")), srv.URL(uniqueDB("cqueue"))
+	s, _ := kit.TestSession(t, t.TempDir(), "DATABASE_URL="+mainURL.String(), EnvQueueURL+"="+queueURL.String(),
+		EnvMigrationsDir+"="+dbtest.WriteDir(t, splitFiles), EnvClusterDir+"="+t.TempDir(), "TASKER_ENV=test")
+	var inside URLs
+	err := WithClones(ctx, s, "childenv", func(urls URLs) error {
+		inside = urls
+		want := []string{"PGMQ_DATABASE_URL=" + urls.Queue, "DATABASE_URL=" + urls.Database}
+		if got := ChildEnv(urls.Database); !slices.Equal(got, want) {
+			t.Errorf("ChildEnv = %q, want %q", got, want)
+		}
+		q := pgurl.MustParse(urls.Queue)
+		if q.Database() == queueURL.Database() || tables(t, q) != "queue_messages,queue_notes,schema_migrations" {
+			t.Errorf("queue clone %s: %s", q.Database(), tables(t, q))
+		}
+		return nil
+	})
+	if err != nil || inside.Queue == "" {
+		t.Fatalf("%v (urls %+v)", err, inside)
+	}
+	// after the run, and for any URL no run made: one database
+	if got := ChildEnv(inside.Database); !slices.Equal(got, []string{"PGMQ_DATABASE_URL=" + inside.Database, "DATABASE_URL=" + inside.Database}) {
+		t.Errorf("after the run: %q", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	goruntime "runtime"
 	"strings"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
@@ -201,7 +202,7 @@ func (Worker) TestCi(s *session.S) []run.Step {
 }
 
 func (Worker) TestIntegration(s *session.S, databaseURL string) []run.Step {
-	env := []string{"DATABASE_URL=" + databaseURL}
+	env := db.ChildEnv(databaseURL) // split: PGMQ_DATABASE_URL names the queue's clone
 	return []run.Step{k(s).Report("testIntegration", "integration", []string{"pytest"}, env, func(path string) run.Cmd {
 		return pytest(s, "-m", "integration", "--junitxml="+path)
 	})}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"runtime"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/lang"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
@@ -184,7 +185,7 @@ func (Worker) TestCi(s *session.S) []run.Step {
 }
 
 func (Worker) TestIntegration(s *session.S, databaseURL string) []run.Step {
-	env := []string{"DATABASE_URL=" + databaseURL}
+	env := db.ChildEnv(databaseURL) // split: PGMQ_DATABASE_URL names the queue's clone
 	return []run.Step{k(s).Report("testIntegration", "integration", []string{"bundler"}, env, func(path string) run.Cmd {
 		return rspec(s, append([]string{"--tag", "integration"}, junit(path)...)...)
 	})}

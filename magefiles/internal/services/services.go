@@ -126,18 +126,19 @@ func (st Stack) Selected() (map[string]bool, error) {
 	return out, nil
 }
 
-// Build makes what the services run current: the database (its URL, with
-// the port the cluster really listens on, goes into *databaseURL), the
-// Rust binaries and each worker among specs (setup, build, freshness
-// check); each part is skipped or incremental when nothing changed.
-func (st Stack) Build(specs []svc.Spec, databaseURL *string) []run.Step {
+// Build makes what the services run current: the databases (their URLs,
+// with the port the cluster really listens on, go into *urls; split, the
+// queue's too), the Rust binaries and each worker among specs (setup,
+// build, freshness check); each part is skipped or incremental when
+// nothing changed.
+func (st Stack) Build(specs []svc.Spec, urls *db.URLs) []run.Step {
 	s := st.S
 	cargo := s.Cmd(".", "cargo", "build")
 	for _, c := range workspace.ServiceCrates() {
 		cargo.Argv = append(cargo.Argv, "-p", c.Package)
 	}
 	steps := []run.Step{
-		db.SetupStep(s, databaseURL),
+		db.SetupAllStep(s, urls),
 		{Name: "rust:buildServices", Heavy: true, Do: func(ctx context.Context, r *run.Runner) error { return r.Run(ctx, cargo) }},
 	}
 	for _, w := range st.Workers {
@@ -159,12 +160,12 @@ func (st Stack) Start() run.Step {
 		if err != nil {
 			return err
 		}
-		var databaseURL string
-		if err := r.Serial(ctx, st.Build(specs, &databaseURL)...); err != nil {
+		var urls db.URLs
+		if err := r.Serial(ctx, st.Build(specs, &urls)...); err != nil {
 			return err
 		}
-		for i := range specs {
-			specs[i].Cmd.Env = append(slices.Clone(specs[i].Cmd.Env), "DATABASE_URL="+databaseURL)
+		for i := range specs { // both variables: split, the queue is in PGMQ_DATABASE_URL's database
+			specs[i].Cmd.Env = append(slices.Clone(specs[i].Cmd.Env), urls.Env()...)
 		}
 		return st.Supervisor(r).Start(ctx, specs)
 	}}

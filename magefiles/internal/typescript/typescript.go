@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/cache"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/db"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/junit"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/kit"
@@ -205,7 +206,7 @@ func (Worker) TestCi(s *session.S) []run.Step {
 }
 
 func (Worker) TestIntegration(s *session.S, databaseURL string) []run.Step {
-	env := []string{"DATABASE_URL=" + databaseURL}
+	env := db.ChildEnv(databaseURL) // split: PGMQ_DATABASE_URL names the queue's clone
 	return []run.Step{reported(s, "testIntegration", "integration", env, func(rt runtime) []string { return []string{rt.integr} })}
 }
 
