@@ -47,7 +47,10 @@ fn a_submitted_task_runs_to_completion() {
     assert_eq!(task.result, Some(json!({"sum": 42})));
     // Reading it again gives the same final state.
     let again = c.get_task(id).expect("get");
-    assert_eq!((again.status, again.result), (Status::Complete, task.result));
+    assert_eq!(
+        (again.status, again.result),
+        (Status::Complete, task.result)
+    );
 }
 
 #[test]
@@ -62,7 +65,10 @@ fn a_failing_handler_is_reported_with_its_message() {
         .expect("final");
     assert_eq!(task.status, Status::Error);
     assert!(
-        task.error.as_deref().unwrap_or_default().contains("client says no"),
+        task.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("client says no"),
         "{:?}",
         task.error
     );
