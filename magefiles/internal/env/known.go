@@ -95,6 +95,9 @@ var Known = slices.Concat([]Doc{
 		Description: "upload results to TASKER_REMOTE_CACHE (CI on main; desks and pull requests only read)"},
 	{Key: "TASKER_REMOTE_CACHE_TIMEOUT", Default: "10s",
 		Description: "how long one request to the remote cache may take before the run goes on with the local cache only"},
+	{Key: "LLVM_PROFDATA", Default: "",
+		Description: "llvm-profdata for rust:coverage (with LLVM_COV; empty: rustup's llvm-tools, else the newest LLVM >= 19 installed)"},
+	{Key: "LLVM_COV", Default: "", Description: "llvm-cov for rust:coverage, from the same LLVM as LLVM_PROFDATA"},
 })
 
 // servicePorts documents each service's port variable.
