@@ -10,10 +10,22 @@
 //!
 //! Bad JSON or names give 400, unknown routes 404, a wrong method 405, and
 //! an unreachable database 503. Submitting a task inserts the task and its
-//! step and sends a [`StepMessage`] to `<namespace>_queue` in one
-//! transaction. A background loop ([`run_results_loop`]) consumes
-//! `orchestration_results`, woken by NOTIFY, and copies each finished
-//! step's outcome onto its task.
+//! step and sends a [`StepMessage`] to `<namespace>_queue`. A background
+//! loop ([`run_results_loop`]) consumes `orchestration_results`, woken by
+//! NOTIFY, and copies each finished step's outcome onto its task.
+//!
+//! With one database both happen in one transaction. When the queue has
+//! its own database ([`DatabaseUrls::is_split`]) they cannot, and delivery
+//! is at least once:
+//!
+//! * a task and its step commit in the main database, then the step is
+//!   sent. A stop in between leaves a pending step without a message:
+//!   [`recover_unqueued_steps`] (run by the results loop at start and then
+//!   every [`ServiceOptions::recover_after`]) sends a message for every
+//!   step pending longer than that with none in its queue;
+//! * a result is applied in the main database, then archived. A stop in
+//!   between leaves the result to be read again, and applying a result
+//!   twice changes nothing ([`process_results`]).
 //!
 //! ```
 //! use tasker_orchestration::App;
@@ -41,7 +53,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
-use tasker_pgmq::{Pgmq, PgmqError, Pool};
+use tasker_pgmq::{Message, Pgmq, PgmqError, Pool};
+pub use tasker_shared::config::DatabaseUrls;
 use tasker_shared::health::HealthReport;
 use tasker_shared::http::{HttpServer, Request, Response, ServerHandle};
 use tasker_shared::messages::{
@@ -138,28 +151,35 @@ pub struct TaskRecord {
     pub error: Option<String>,
 }
 
-/// Validates and records a task and its step, and enqueues the step on
-/// `<namespace>_queue` (created if needed), atomically. Returns the task id.
-pub fn submit_task(db: &mut Client, task: &NewTask) -> Result<i64, OrchestrationError> {
+/// Validates and records a task and its step (in `db`'s transaction) and
+/// returns the task id, its queue and the step's message.
+fn record_task(
+    db: &mut impl GenericClient,
+    task: &NewTask,
+) -> Result<(i64, String, Value), OrchestrationError> {
     validate_namespace(&task.namespace).map_err(|e| OrchestrationError::Invalid(e.to_string()))?;
     validate_handler(&task.handler).map_err(|e| OrchestrationError::Invalid(e.to_string()))?;
     let queue = queue_for_namespace(&task.namespace)
         .map_err(|e| OrchestrationError::Invalid(e.to_string()))?;
-    let mut tx = db.transaction()?;
-    let task_id: i64 = tx
+    let task_id: i64 = db
         .query_one(
             "INSERT INTO tasker.tasks (namespace, handler, input) VALUES ($1, $2, $3) \
              RETURNING task_id",
             &[&task.namespace, &task.handler, &task.input],
         )?
         .try_get(0)?;
-    let step_id: i64 = tx
+    let step_id: i64 = db
         .query_one(
             "INSERT INTO tasker.workflow_steps (task_id, namespace, handler, input) \
              VALUES ($1, $2, $3, $4) RETURNING step_id",
             &[&task_id, &task.namespace, &task.handler, &task.input],
         )?
         .try_get(0)?;
+    let message = step_message(step_id, task_id, task)?;
+    Ok((task_id, queue, message))
+}
+
+fn step_message(step_id: i64, task_id: i64, task: &NewTask) -> Result<Value, OrchestrationError> {
     let message = StepMessage {
         step_id,
         task_id,
@@ -167,11 +187,46 @@ pub fn submit_task(db: &mut Client, task: &NewTask) -> Result<i64, Orchestration
         handler: task.handler.clone(),
         input: task.input.clone(),
     };
-    tasker_pgmq::create_queue(&mut tx, &queue)?;
-    let message = serde_json::to_value(&message)
-        .map_err(|e| OrchestrationError::Invalid(format!("cannot encode step: {e}")))?;
-    tasker_pgmq::send(&mut tx, &queue, &message)?;
+    serde_json::to_value(&message)
+        .map_err(|e| OrchestrationError::Invalid(format!("cannot encode step: {e}")))
+}
+
+/// Sends a step's message to `queue`, creating the queue if needed.
+fn enqueue(db: &mut impl GenericClient, queue: &str, message: &Value) -> Result<(), PgmqError> {
+    tasker_pgmq::create_queue(db, queue)?;
+    tasker_pgmq::send(db, queue, message)?;
+    Ok(())
+}
+
+/// Validates and records a task and its step, and enqueues the step on
+/// `<namespace>_queue` (created if needed), atomically: one database.
+/// Returns the task id.
+pub fn submit_task(db: &mut Client, task: &NewTask) -> Result<i64, OrchestrationError> {
+    let mut tx = db.transaction()?;
+    let (task_id, queue, message) = record_task(&mut tx, task)?;
+    enqueue(&mut tx, &queue, &message)?;
     tx.commit()?;
+    Ok(task_id)
+}
+
+/// [`submit_task`] for split databases: the task and its step commit in
+/// `main`, then the step is sent on `queue_db`. Once the first commit is
+/// done the task exists, so a failed send is logged, not returned:
+/// [`recover_unqueued_steps`] sends the step later.
+pub fn submit_task_split(
+    main: &mut Client,
+    queue_db: &mut Client,
+    task: &NewTask,
+) -> Result<i64, OrchestrationError> {
+    let mut tx = main.transaction()?;
+    let (task_id, queue, message) = record_task(&mut tx, task)?;
+    tx.commit()?;
+    if let Err(e) = enqueue(queue_db, &queue, &message) {
+        eprintln!(
+            "orchestration: task {task_id} is recorded but its step was not sent ({e}); \
+             the recovery pass will send it"
+        );
+    }
     Ok(task_id)
 }
 
@@ -199,10 +254,28 @@ pub fn get_task(
     }))
 }
 
+/// Copies the outcome of the step `msg` reports onto its task. Harmless
+/// when repeated: a final task is left as it is.
+fn apply_result(db: &mut impl GenericClient, msg: &Message) -> Result<(), OrchestrationError> {
+    match serde_json::from_value::<StepResult>(msg.message.clone()) {
+        Ok(result) => {
+            db.query_one(
+                "SELECT tasker.finalize_task_from_step($1)",
+                &[&result.step_id],
+            )?;
+        }
+        Err(e) => eprintln!(
+            "orchestration: archiving malformed result message {}: {e}",
+            msg.msg_id
+        ),
+    }
+    Ok(())
+}
+
 /// Consumes up to `batch` messages from `results_queue`, finalizing the
 /// task of each finished step. Each message is handled in its own
 /// transaction and archived; replays are harmless. Returns how many
-/// messages were handled.
+/// messages were handled. One database; see [`process_results_split`].
 pub fn process_results(
     db: &mut Client,
     results_queue: &str,
@@ -211,46 +284,210 @@ pub fn process_results(
     let messages = tasker_pgmq::read(db, results_queue, 30, batch)?;
     for msg in &messages {
         let mut tx = db.transaction()?;
-        match serde_json::from_value::<StepResult>(msg.message.clone()) {
-            Ok(result) => {
-                tx.query_one(
-                    "SELECT tasker.finalize_task_from_step($1)",
-                    &[&result.step_id],
-                )?;
-            }
-            Err(e) => eprintln!(
-                "orchestration: archiving malformed result message {}: {e}",
-                msg.msg_id
-            ),
-        }
+        apply_result(&mut tx, msg)?;
         tasker_pgmq::archive(&mut tx, results_queue, msg.msg_id)?;
         tx.commit()?;
     }
     Ok(messages.len())
 }
 
-/// Consumes `results_queue` until `stop` is set: processes what is there,
-/// then sleeps on NOTIFY for up to `poll_interval`. Reconnects (with
-/// backoff) whenever the database is unreachable.
-pub fn run_results_loop(
-    database_url: &str,
+/// [`process_results`] for split databases: each result is applied in
+/// `main`, then archived in `queue_db`. A stop in between leaves the
+/// message to be read again after its visibility timeout, and applying it
+/// again changes nothing.
+pub fn process_results_split(
+    main: &mut Client,
+    queue_db: &mut Client,
     results_queue: &str,
+    batch: i32,
+) -> Result<usize, OrchestrationError> {
+    let messages = tasker_pgmq::read(queue_db, results_queue, 30, batch)?;
+    for msg in &messages {
+        apply_result(main, msg)?;
+        tasker_pgmq::archive(queue_db, results_queue, msg.msg_id)?;
+    }
+    Ok(messages.len())
+}
+
+/// Sends a message for every step pending for longer than `older_than`
+/// that has none in its namespace's queue (only `namespace`'s steps when
+/// given), oldest first, at most `limit`; returns how many it sent. Such a
+/// step is what a split submit leaves when it stops between its commit
+/// and its send. `queue_db` is the queue's own database (`None`: `main`).
+///
+/// A step whose send lands after this pass looked (a submit slower than
+/// `older_than`) gets two messages: a worker reading the second claims the
+/// step again and the first claim's outcome is refused as stale, so a
+/// duplicate costs at most another run of the handler, never an outcome.
+pub fn recover_unqueued_steps(
+    main: &mut Client,
+    queue_db: Option<&mut Client>,
+    older_than: Duration,
+    namespace: Option<&str>,
+    limit: i64,
+) -> Result<usize, OrchestrationError> {
+    let rows = main.query(
+        "SELECT step_id, task_id, namespace, handler, input FROM tasker.workflow_steps \
+         WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1) \
+           AND ($2::text IS NULL OR namespace = $2) \
+         ORDER BY step_id LIMIT $3",
+        &[&older_than.as_secs_f64(), &namespace, &limit],
+    )?;
+    let queue_db = match queue_db {
+        Some(q) => q,
+        None => main,
+    };
+    let mut sent = 0;
+    let mut by_namespace: std::collections::BTreeMap<String, Vec<(i64, i64, NewTask)>> =
+        std::collections::BTreeMap::new();
+    for row in &rows {
+        let task = NewTask {
+            namespace: row.try_get("namespace")?,
+            handler: row.try_get("handler")?,
+            input: row.try_get("input")?,
+        };
+        by_namespace
+            .entry(task.namespace.clone())
+            .or_default()
+            .push((row.try_get("step_id")?, row.try_get("task_id")?, task));
+    }
+    for (ns, steps) in by_namespace {
+        let Ok(queue) = queue_for_namespace(&ns) else {
+            continue; // never accepted by submit_task
+        };
+        let ids: Vec<String> = steps.iter().map(|(id, _, _)| id.to_string()).collect();
+        let queued: Vec<String> = queue_db
+            .query(
+                "SELECT DISTINCT message->>'step_id' FROM pgmq.messages \
+                 WHERE queue_name = $1 AND message->>'step_id' = ANY($2)",
+                &[&queue, &ids],
+            )?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        for (step_id, task_id, task) in &steps {
+            if queued.contains(&step_id.to_string()) {
+                continue;
+            }
+            enqueue(queue_db, &queue, &step_message(*step_id, *task_id, task)?)?;
+            eprintln!(
+                "orchestration: sent step {step_id} of task {task_id}, pending without a message"
+            );
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
+/// The connections of one orchestration process: the main database and,
+/// split, the queue's own.
+pub struct Connections {
+    /// Tasks and steps; also the queue unless split.
+    pub main: Client,
+    /// Split databases: the queue's.
+    pub queue: Option<Client>,
+}
+
+impl Connections {
+    /// Connects to `databases` (a URL or [`DatabaseUrls`]).
+    pub fn connect(databases: impl Into<DatabaseUrls>) -> Result<Connections, PgmqError> {
+        let urls = databases.into();
+        let main = tasker_pgmq::connect(&urls.main)?;
+        let queue = match urls.is_split() {
+            true => Some(tasker_pgmq::connect(&urls.queue)?),
+            false => None,
+        };
+        Ok(Connections { main, queue })
+    }
+
+    /// The connection to the queue's database.
+    pub fn queue(&mut self) -> &mut Client {
+        self.queue.as_mut().unwrap_or(&mut self.main)
+    }
+
+    /// [`submit_task`], or [`submit_task_split`] when split.
+    pub fn submit_task(&mut self, task: &NewTask) -> Result<i64, OrchestrationError> {
+        match self.queue.as_mut() {
+            None => submit_task(&mut self.main, task),
+            Some(q) => submit_task_split(&mut self.main, q, task),
+        }
+    }
+
+    /// [`process_results`], or [`process_results_split`] when split.
+    pub fn process_results(
+        &mut self,
+        results_queue: &str,
+        batch: i32,
+    ) -> Result<usize, OrchestrationError> {
+        match self.queue.as_mut() {
+            None => process_results(&mut self.main, results_queue, batch),
+            Some(q) => process_results_split(&mut self.main, q, results_queue, batch),
+        }
+    }
+
+    /// [`recover_unqueued_steps`] over these connections.
+    pub fn recover_unqueued_steps(
+        &mut self,
+        older_than: Duration,
+        namespace: Option<&str>,
+        limit: i64,
+    ) -> Result<usize, OrchestrationError> {
+        recover_unqueued_steps(
+            &mut self.main,
+            self.queue.as_mut(),
+            older_than,
+            namespace,
+            limit,
+        )
+    }
+}
+
+/// Consumes `options.results_queue` until `stop` is set: processes what is
+/// there, then sleeps on NOTIFY for up to `options.poll_interval`; runs
+/// [`recover_unqueued_steps`] at start and every `options.recover_after`.
+/// Reconnects (with backoff) whenever a database is unreachable.
+pub fn run_results_loop(
+    databases: impl Into<DatabaseUrls>,
+    options: &ServiceOptions,
     stop: &AtomicBool,
-    poll_interval: Duration,
 ) {
+    let urls = databases.into();
+    let results_queue = options.results_queue.as_str();
     let mut backoff = Duration::from_millis(250);
     let mut last_error = String::new();
     while !stop.load(Ordering::SeqCst) {
-        let outcome = Pgmq::connect(database_url)
+        let outcome = Pgmq::connect(&urls.queue)
+            .and_then(|mq| {
+                let main = match urls.is_split() {
+                    true => Some(tasker_pgmq::connect(&urls.main)?),
+                    false => None,
+                };
+                Ok((mq, main))
+            })
             .map_err(OrchestrationError::from)
-            .and_then(|mut mq| {
+            .and_then(|(mut mq, mut main)| {
                 mq.create_queue(results_queue)?;
                 mq.listen(results_queue)?;
                 backoff = Duration::from_millis(250);
                 last_error.clear();
+                let mut last_recovery: Option<Instant> = None;
                 while !stop.load(Ordering::SeqCst) {
-                    if process_results(mq.client(), results_queue, 50)? == 0 {
-                        mq.wait_for_notify(results_queue, poll_interval)?;
+                    if let Some(every) = options.recover_after {
+                        if last_recovery.map_or(true, |t| t.elapsed() >= every) {
+                            let (m, q) = match main.as_mut() {
+                                Some(m) => (m, Some(mq.client())),
+                                None => (mq.client(), None),
+                            };
+                            recover_unqueued_steps(m, q, every, None, 100)?;
+                            last_recovery = Some(Instant::now());
+                        }
+                    }
+                    let handled = match main.as_mut() {
+                        Some(m) => process_results_split(m, mq.client(), results_queue, 50)?,
+                        None => process_results(mq.client(), results_queue, 50)?,
+                    };
+                    if handled == 0 {
+                        mq.wait_for_notify(results_queue, options.poll_interval)?;
                     }
                 }
                 Ok(())
@@ -278,19 +515,24 @@ fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
     }
 }
 
-/// Request handling state: a small connection pool.
+/// Request handling state: a small connection pool per database.
 pub struct App {
     pool: Pool,
+    /// Split databases: the queue's.
+    queue: Option<Pool>,
     /// `GET /v1/tasks/{id}`, through sqlx.
     reads: reads::Reads,
 }
 
 impl App {
-    /// An app for `database_url`; does not connect until a request needs it.
-    pub fn new(database_url: &str) -> App {
+    /// An app for `databases` (a URL or [`DatabaseUrls`]); does not connect
+    /// until a request needs it.
+    pub fn new(databases: impl Into<DatabaseUrls>) -> App {
+        let urls = databases.into();
         App {
-            pool: Pool::new(database_url, 4),
-            reads: reads::Reads::new(database_url),
+            pool: Pool::new(&urls.main, 4),
+            queue: urls.is_split().then(|| Pool::new(&urls.queue, 4)),
+            reads: reads::Reads::new(&urls.main),
         }
     }
 
@@ -314,8 +556,14 @@ impl App {
         }
     }
 
+    /// `database` covers both databases when split (one report shape in
+    /// both modes); its message says which one failed.
     fn health(&self) -> Response {
-        let report = HealthReport::new(SERVICE_NAME, VERSION).check("database", self.pool.ping());
+        let databases = self.pool.ping().and_then(|()| match &self.queue {
+            Some(q) => q.ping().map_err(|e| format!("queue database: {e}")),
+            None => Ok(()),
+        });
+        let report = HealthReport::new(SERVICE_NAME, VERSION).check("database", databases);
         Response::json(report.http_status(), &report)
     }
 
@@ -327,7 +575,12 @@ impl App {
         let result = validate_namespace(&task.namespace)
             .and_then(|_| validate_handler(&task.handler))
             .map_err(|e| OrchestrationError::Invalid(e.to_string()))
-            .and_then(|_| self.with_db(|db| submit_task(db, &task)));
+            .and_then(|_| match &self.queue {
+                None => with_db(&self.pool, |db| submit_task(db, &task)),
+                Some(queue) => with_db(&self.pool, |main| {
+                    with_db(queue, |q| submit_task_split(main, q, &task))
+                }),
+            });
         match result {
             Ok(task_id) => Response::json(201, &json!({ "task_id": task_id })),
             Err(e) => e.into_response(),
@@ -344,23 +597,22 @@ impl App {
             Err(e) => e.into_response(),
         }
     }
+}
 
-    /// Runs `f` on a pooled connection; one that fails and no longer
-    /// answers is not reused, so requests recover once the database is back.
-    fn with_db<T>(
-        &self,
-        f: impl FnOnce(&mut postgres::Client) -> Result<T, OrchestrationError>,
-    ) -> Result<T, OrchestrationError> {
-        let mut db = self
-            .pool
-            .get()
-            .map_err(|e| OrchestrationError::Unavailable(e.to_string()))?;
-        let out = f(&mut db);
-        if out.is_err() {
-            db.drop_if_broken();
-        }
-        out
+/// Runs `f` on a connection from `pool`; one that fails and no longer
+/// answers is not reused, so requests recover once the database is back.
+fn with_db<T>(
+    pool: &Pool,
+    f: impl FnOnce(&mut postgres::Client) -> Result<T, OrchestrationError>,
+) -> Result<T, OrchestrationError> {
+    let mut db = pool
+        .get()
+        .map_err(|e| OrchestrationError::Unavailable(e.to_string()))?;
+    let out = f(&mut db);
+    if out.is_err() {
+        db.drop_if_broken();
     }
+    out
 }
 
 /// Settings for [`Service::start`].
@@ -372,6 +624,10 @@ pub struct ServiceOptions {
     pub http_threads: usize,
     /// Longest sleep of the results loop without a NOTIFY.
     pub poll_interval: Duration,
+    /// Steps pending this long without a message are sent again (see
+    /// [`recover_unqueued_steps`]), checked at start and this often; `None`
+    /// turns the recovery off.
+    pub recover_after: Option<Duration>,
 }
 
 impl Default for ServiceOptions {
@@ -380,6 +636,7 @@ impl Default for ServiceOptions {
             results_queue: ORCHESTRATION_RESULTS_QUEUE.to_string(),
             http_threads: 4,
             poll_interval: Duration::from_secs(1),
+            recover_after: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -392,25 +649,23 @@ pub struct Service {
 }
 
 impl Service {
-    /// Binds `addr` and starts both halves in the background. Only binding
-    /// can fail; a database that is down makes `/health` answer 503 until
-    /// it is back.
+    /// Binds `addr` and starts both halves in the background; `databases`
+    /// is a URL or [`DatabaseUrls`]. Only binding can fail; a database
+    /// that is down makes `/health` answer 503 until it is back.
     pub fn start(
         addr: impl ToSocketAddrs,
-        database_url: &str,
+        databases: impl Into<DatabaseUrls>,
         options: ServiceOptions,
     ) -> io::Result<Service> {
+        let urls = databases.into();
         let server = HttpServer::bind(addr)?;
-        let app = App::new(database_url);
+        let app = App::new(&urls);
         let http = server.spawn(options.http_threads, move |req: &Request| app.handle(req));
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
-        let url = database_url.to_string();
         let results = thread::Builder::new()
             .name("results-loop".into())
-            .spawn(move || {
-                run_results_loop(&url, &options.results_queue, &flag, options.poll_interval)
-            })?;
+            .spawn(move || run_results_loop(urls, &options, &flag))?;
         Ok(Service {
             http,
             results: Some(results),

@@ -1,7 +1,8 @@
 //! `tasker-orchestration`: the orchestration HTTP service.
 //!
-//! Reads DATABASE_URL, ORCHESTRATION_PORT (default 8080) and
-//! TASKER_BIND_HOST (default 0.0.0.0). Exits 2 on a configuration error and
+//! Reads DATABASE_URL, PGMQ_DATABASE_URL (the queue's own database, if
+//! split), ORCHESTRATION_PORT (default 8080) and TASKER_BIND_HOST
+//! (default 0.0.0.0). Exits 2 on a configuration error and
 //! 1 when the port cannot be bound. SIGINT/SIGTERM stop it gracefully (exit
 //! 0); a second signal exits at once. It starts no child processes.
 
@@ -20,8 +21,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let database_url = match config.require_database_url() {
-        Ok(url) => url.to_string(),
+    let databases = match config.require_database_urls() {
+        Ok(urls) => urls,
         Err(e) => {
             eprintln!("tasker-orchestration: {e}");
             return ExitCode::from(2);
@@ -29,11 +30,8 @@ fn main() -> ExitCode {
     };
     let host = config.bind_host.clone();
     let port = config.ports.orchestration;
-    let service = match Service::start(
-        (host.as_str(), port),
-        &database_url,
-        ServiceOptions::default(),
-    ) {
+    let service = match Service::start((host.as_str(), port), &databases, ServiceOptions::default())
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("tasker-orchestration: cannot listen on {host}:{port}: {e}");
@@ -44,7 +42,7 @@ fn main() -> ExitCode {
         "tasker-orchestration {VERSION} listening on http://{} (env {}, database {})",
         service.local_addr(),
         config.environment,
-        config.redacted_database_url().unwrap_or_default()
+        databases.redacted()
     );
     while !shutdown::sleep(Duration::from_secs(3600)) {}
     eprintln!("tasker-orchestration: shutting down");

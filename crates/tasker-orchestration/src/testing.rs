@@ -1,10 +1,16 @@
 //! String-only helpers for the language workers' integration tests: submit
 //! a task as the API does, then settle it as the results loop does, so a
 //! test can drive a real round trip without starting the HTTP service.
+//! Like the worker bindings, they take `DATABASE_URL` and find the queue's
+//! own database, if any, in `PGMQ_DATABASE_URL`.
 
-use crate::{get_task, process_results, submit_task, NewTask};
+use crate::{get_task, Connections, DatabaseUrls, NewTask};
 use std::time::{Duration, Instant};
 use tasker_shared::messages::ORCHESTRATION_RESULTS_QUEUE;
+
+fn connect(database_url: &str) -> Result<Connections, String> {
+    Connections::connect(DatabaseUrls::from_env_for(database_url)).map_err(|e| e.to_string())
+}
 
 /// Submits a task (`input_json` is its input) and returns its id.
 pub fn submit(
@@ -14,24 +20,25 @@ pub fn submit(
     input_json: &str,
 ) -> Result<i64, String> {
     let input = serde_json::from_str(input_json).map_err(|e| format!("input is not JSON: {e}"))?;
-    let mut db = tasker_pgmq::connect(database_url).map_err(|e| e.to_string())?;
+    let mut db = connect(database_url)?;
     let task = NewTask {
         namespace: namespace.to_string(),
         handler: handler.to_string(),
         input,
     };
-    submit_task(&mut db, &task).map_err(|e| e.to_string())
+    db.submit_task(&task).map_err(|e| e.to_string())
 }
 
 /// Processes `orchestration_results` until the task is complete or failed
 /// and returns it as JSON (`{id, namespace, handler, status, result,
 /// error}`); an error if it is still open after `timeout_ms`.
 pub fn settle(database_url: &str, task_id: i64, timeout_ms: u64) -> Result<String, String> {
-    let mut db = tasker_pgmq::connect(database_url).map_err(|e| e.to_string())?;
+    let mut db = connect(database_url)?;
     let deadline = Instant::now() + Duration::from_millis(timeout_ms);
     loop {
-        process_results(&mut db, ORCHESTRATION_RESULTS_QUEUE, 100).map_err(|e| e.to_string())?;
-        let task = get_task(&mut db, task_id)
+        db.process_results(ORCHESTRATION_RESULTS_QUEUE, 100)
+            .map_err(|e| e.to_string())?;
+        let task = get_task(&mut db.main, task_id)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("task {task_id} does not exist"))?;
         if task.status.is_final() {

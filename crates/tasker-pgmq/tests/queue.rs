@@ -1,13 +1,14 @@
 //! Integration tests against a real, migrated PostgreSQL.
 //!
 //! Ignored by default; `mage rust:testIntegration` runs them with
-//! `--ignored` and DATABASE_URL set. Each test uses its own queue.
+//! `--ignored` and DATABASE_URL set (the queues live in PGMQ_DATABASE_URL's
+//! database when the databases are split). Each test uses its own queue.
 
 use serde_json::json;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 use tasker_pgmq::{Pgmq, PgmqError};
-use tasker_shared::testing::{database_url, unique_name};
+use tasker_shared::testing::{queue_database_url, unique_name};
 
 /// A connected client and a fresh queue, dropped again at the end.
 struct Fixture {
@@ -17,7 +18,7 @@ struct Fixture {
 
 impl Fixture {
     fn new(prefix: &str) -> Fixture {
-        let mut mq = Pgmq::connect(&database_url()).expect("connect to DATABASE_URL");
+        let mut mq = Pgmq::connect(&queue_database_url()).expect("connect to the queue database");
         let queue = unique_name(&format!("it_{prefix}"));
         mq.create_queue(&queue).unwrap();
         Fixture { mq, queue }
@@ -131,7 +132,7 @@ fn archive_moves_the_message() {
 fn concurrent_readers_never_share_a_message() {
     let f = Fixture::new("skip");
     let q = f.queue.clone();
-    let mut producer = Pgmq::connect(&database_url()).unwrap();
+    let mut producer = Pgmq::connect(&queue_database_url()).unwrap();
     for n in 0..40 {
         producer.send(&q, &json!(n)).unwrap();
     }
@@ -139,7 +140,7 @@ fn concurrent_readers_never_share_a_message() {
         .map(|_| {
             let q = q.clone();
             thread::spawn(move || {
-                let mut mq = Pgmq::connect(&database_url()).unwrap();
+                let mut mq = Pgmq::connect(&queue_database_url()).unwrap();
                 let mut got = Vec::new();
                 loop {
                     let batch = mq.read(&q, 30, 3).unwrap();
@@ -166,7 +167,7 @@ fn concurrent_readers_never_share_a_message() {
 fn notify_wakes_a_waiting_listener() {
     let f = Fixture::new("notify");
     let q = f.queue.clone();
-    let mut listener = Pgmq::connect(&database_url()).unwrap();
+    let mut listener = Pgmq::connect(&queue_database_url()).unwrap();
     listener.listen(&q).unwrap();
 
     // Nothing sent: the wait times out.
@@ -179,7 +180,7 @@ fn notify_wakes_a_waiting_listener() {
     let sender_q = q.clone();
     let sender = thread::spawn(move || {
         thread::sleep(Duration::from_millis(300));
-        let mut mq = Pgmq::connect(&database_url()).unwrap();
+        let mut mq = Pgmq::connect(&queue_database_url()).unwrap();
         mq.send(&sender_q, &json!("wake up")).unwrap()
     });
     let start = Instant::now();
@@ -201,9 +202,9 @@ fn notify_wakes_a_waiting_listener() {
 fn notifications_sent_before_waiting_are_not_lost() {
     let f = Fixture::new("buffered");
     let q = f.queue.clone();
-    let mut listener = Pgmq::connect(&database_url()).unwrap();
+    let mut listener = Pgmq::connect(&queue_database_url()).unwrap();
     listener.listen(&q).unwrap();
-    let mut sender = Pgmq::connect(&database_url()).unwrap();
+    let mut sender = Pgmq::connect(&queue_database_url()).unwrap();
     for n in 0..3 {
         sender.send(&q, &json!(n)).unwrap();
     }
@@ -226,10 +227,10 @@ fn notifications_sent_before_waiting_are_not_lost() {
 fn send_inside_a_transaction_notifies_on_commit_only() {
     let f = Fixture::new("tx");
     let q = f.queue.clone();
-    let mut listener = Pgmq::connect(&database_url()).unwrap();
+    let mut listener = Pgmq::connect(&queue_database_url()).unwrap();
     listener.listen(&q).unwrap();
 
-    let mut client = tasker_pgmq::connect(&database_url()).unwrap();
+    let mut client = tasker_pgmq::connect(&queue_database_url()).unwrap();
     let mut tx = client.transaction().unwrap();
     tasker_pgmq::send(&mut tx, &q, &json!("rolled back")).unwrap();
     tx.rollback().unwrap();
@@ -249,7 +250,7 @@ fn send_inside_a_transaction_notifies_on_commit_only() {
 #[test]
 #[ignore = "needs PostgreSQL: run `mage rust:testIntegration`"]
 fn errors_for_missing_queues_and_bad_names() {
-    let mut mq = Pgmq::connect(&database_url()).unwrap();
+    let mut mq = Pgmq::connect(&queue_database_url()).unwrap();
     let missing = unique_name("it_missing");
     let err = mq.send(&missing, &json!(1)).unwrap_err();
     assert!(

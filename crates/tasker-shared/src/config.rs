@@ -3,6 +3,7 @@
 //! | Variable                 | Default       |
 //! |--------------------------|---------------|
 //! | `DATABASE_URL`           | (none)        |
+//! | `PGMQ_DATABASE_URL`      | `DATABASE_URL`|
 //! | `TASKER_ENV`             | `development` |
 //! | `TASKER_BIND_HOST`       | `0.0.0.0`     |
 //! | `ORCHESTRATION_PORT`     | 8080          |
@@ -12,6 +13,10 @@
 //! | `TYPESCRIPT_WORKER_PORT` | 8085          |
 //!
 //! 8084 is skipped on purpose (GitHub runners have Mono XSP4 listening there).
+//!
+//! `PGMQ_DATABASE_URL` gives the queue (the `pgmq` schema) its own database,
+//! as tasker-core's split mode does; unset, or equal to `DATABASE_URL`, the
+//! queue shares the main database. [`DatabaseUrls`] is the resolved pair.
 
 use std::fmt;
 
@@ -84,11 +89,122 @@ impl Default for ServicePorts {
     }
 }
 
+/// The queue's own database, when it has one.
+pub const PGMQ_DATABASE_URL: &str = "PGMQ_DATABASE_URL";
+
+/// Where a process keeps its state: `main` holds tasks and steps (schema
+/// `tasker`), `queue` the message queue (schema `pgmq`). Both are the same
+/// URL unless the databases are split.
+///
+/// ```
+/// use tasker_shared::config::DatabaseUrls;
+///
+/// let one = DatabaseUrls::from("postgresql://h/app");
+/// assert!(!one.is_split());
+/// assert_eq!(one.queue, "postgresql://h/app");
+///
+/// let env = |name: &str| match name {
+///     "DATABASE_URL" => Some("postgresql://h/app".to_string()),
+///     "PGMQ_DATABASE_URL" => Some("postgresql://h/queue".to_string()),
+///     _ => None,
+/// };
+/// let two = DatabaseUrls::resolve("postgresql://h/app", env);
+/// assert!(two.is_split());
+/// assert_eq!(two.queue, "postgresql://h/queue");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseUrls {
+    /// Tasks and workflow steps (`DATABASE_URL`).
+    pub main: String,
+    /// The message queue (`PGMQ_DATABASE_URL`, else `main`).
+    pub queue: String,
+}
+
+impl DatabaseUrls {
+    /// The queue in its own database.
+    pub fn split(main: impl Into<String>, queue: impl Into<String>) -> DatabaseUrls {
+        DatabaseUrls {
+            main: main.into(),
+            queue: queue.into(),
+        }
+    }
+
+    /// True when the queue has a database of its own: steps and messages
+    /// then cannot change in one transaction.
+    pub fn is_split(&self) -> bool {
+        self.main != self.queue
+    }
+
+    /// `database_url` for the main database; the queue's is
+    /// `PGMQ_DATABASE_URL` read through `lookup` when it is set and differs
+    /// from `DATABASE_URL` (equal means one database), else `database_url`.
+    /// The language workers hand the core only `DATABASE_URL`, so the queue
+    /// URL comes from the environment they were started with.
+    pub fn resolve<F>(database_url: &str, lookup: F) -> DatabaseUrls
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        match get(PGMQ_DATABASE_URL) {
+            Some(queue) if Some(&queue) != get("DATABASE_URL").as_ref() => {
+                DatabaseUrls::split(database_url, queue)
+            }
+            _ => DatabaseUrls::from(database_url),
+        }
+    }
+
+    /// [`DatabaseUrls::resolve`] with the process environment.
+    pub fn from_env_for(database_url: &str) -> DatabaseUrls {
+        DatabaseUrls::resolve(database_url, |name| std::env::var(name).ok())
+    }
+
+    /// Both URLs with passwords hidden, for logs: `main` alone when the
+    /// queue shares it, else `main (queue: queue)`.
+    pub fn redacted(&self) -> String {
+        if self.is_split() {
+            format!(
+                "{} (queue: {})",
+                redact_url(&self.main),
+                redact_url(&self.queue)
+            )
+        } else {
+            redact_url(&self.main)
+        }
+    }
+}
+
+impl From<&str> for DatabaseUrls {
+    /// One database for both.
+    fn from(url: &str) -> DatabaseUrls {
+        DatabaseUrls::split(url, url)
+    }
+}
+
+impl From<&String> for DatabaseUrls {
+    fn from(url: &String) -> DatabaseUrls {
+        DatabaseUrls::from(url.as_str())
+    }
+}
+
+impl From<String> for DatabaseUrls {
+    fn from(url: String) -> DatabaseUrls {
+        DatabaseUrls::from(url.as_str())
+    }
+}
+
+impl From<&DatabaseUrls> for DatabaseUrls {
+    fn from(urls: &DatabaseUrls) -> DatabaseUrls {
+        urls.clone()
+    }
+}
+
 /// Settings for a service or worker process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// `DATABASE_URL`, if set.
     pub database_url: Option<String>,
+    /// `PGMQ_DATABASE_URL`, if set.
+    pub pgmq_database_url: Option<String>,
     /// `TASKER_ENV` (`development`, `test`, `production`, ...).
     pub environment: String,
     /// `TASKER_BIND_HOST`: the interface HTTP servers listen on.
@@ -134,6 +250,7 @@ impl Config {
         };
         Ok(Config {
             database_url: get("DATABASE_URL"),
+            pgmq_database_url: get(PGMQ_DATABASE_URL),
             environment: get("TASKER_ENV").unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_string()),
             bind_host: get("TASKER_BIND_HOST").unwrap_or_else(|| DEFAULT_BIND_HOST.to_string()),
             ports: ServicePorts {
@@ -151,6 +268,17 @@ impl Config {
         self.database_url
             .as_deref()
             .ok_or(ConfigError::Missing("DATABASE_URL"))
+    }
+
+    /// The main and queue databases (see [`DatabaseUrls::resolve`]), or
+    /// [`ConfigError::Missing`] without `DATABASE_URL`.
+    pub fn require_database_urls(&self) -> Result<DatabaseUrls, ConfigError> {
+        let main = self.require_database_url()?;
+        Ok(DatabaseUrls::resolve(main, |name| match name {
+            "DATABASE_URL" => self.database_url.clone(),
+            PGMQ_DATABASE_URL => self.pgmq_database_url.clone(),
+            _ => None,
+        }))
     }
 
     /// `DATABASE_URL` with its password hidden, for logs.
@@ -265,6 +393,7 @@ mod tests {
     fn defaults_when_nothing_is_set() {
         let cfg = Config::from_lookup(|_| None).unwrap();
         assert_eq!(cfg.database_url, None);
+        assert_eq!(cfg.pgmq_database_url, None);
         assert_eq!(cfg.environment, "development");
         assert_eq!(cfg.bind_host, "0.0.0.0");
         assert_eq!(cfg.ports, ServicePorts::default());
@@ -305,6 +434,66 @@ mod tests {
                 typescript_worker: 18085,
             }
         );
+    }
+
+    #[test]
+    fn the_queue_database_defaults_to_the_main_one() {
+        let cfg = Config::from_lookup(lookup(&[("DATABASE_URL", "postgresql://h/app")])).unwrap();
+        let urls = cfg.require_database_urls().unwrap();
+        assert_eq!(urls, DatabaseUrls::from("postgresql://h/app"));
+        assert!(!urls.is_split());
+        assert_eq!(urls.redacted(), "postgresql://h/app");
+
+        let same = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", "postgresql://h/app"),
+            ("PGMQ_DATABASE_URL", "postgresql://h/app"),
+        ]))
+        .unwrap();
+        assert!(!same.require_database_urls().unwrap().is_split());
+
+        let split = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", "postgresql://u:pw@h/app"),
+            ("PGMQ_DATABASE_URL", "postgresql://u:pw@h/app_pgmq"),
+        ]))
+        .unwrap();
+        let urls = split.require_database_urls().unwrap();
+        assert!(urls.is_split());
+        assert_eq!(
+            (urls.main.as_str(), urls.queue.as_str()),
+            ("postgresql://u:pw@h/app", "postgresql://u:pw@h/app_pgmq")
+        );
+        assert_eq!(
+            urls.redacted(),
+            "postgresql://u:***@h/app (queue: postgresql://u:***@h/app_pgmq)"
+        );
+
+        let no_main =
+            Config::from_lookup(lookup(&[("PGMQ_DATABASE_URL", "postgresql://h/q")])).unwrap();
+        assert_eq!(
+            no_main.require_database_urls(),
+            Err(ConfigError::Missing("DATABASE_URL"))
+        );
+    }
+
+    #[test]
+    fn resolve_uses_the_url_given_for_the_main_database() {
+        // A worker handed a clone's URL: PGMQ_DATABASE_URL equal to
+        // DATABASE_URL means one database, the one handed in.
+        let env = lookup(&[
+            ("DATABASE_URL", "postgresql://h/app"),
+            ("PGMQ_DATABASE_URL", "postgresql://h/app"),
+        ]);
+        assert_eq!(
+            DatabaseUrls::resolve("postgresql://h/clone", env),
+            DatabaseUrls::from("postgresql://h/clone")
+        );
+        let env = lookup(&[("PGMQ_DATABASE_URL", "postgresql://h/q")]);
+        assert_eq!(
+            DatabaseUrls::resolve("postgresql://h/clone", env),
+            DatabaseUrls::split("postgresql://h/clone", "postgresql://h/q")
+        );
+        let env = lookup(&[("PGMQ_DATABASE_URL", " ")]);
+        assert!(!DatabaseUrls::resolve("postgresql://h/clone", env).is_split());
     }
 
     #[test]

@@ -213,12 +213,17 @@ impl HttpServer {
             .enable_time()
             .build()?;
         self.listener.set_nonblocking(true)?;
+        // This reference outlives the runtime, so the handler is dropped on
+        // this plain thread: dropping what it holds (a postgres::Client
+        // blocks on its own runtime) inside an async task would panic.
+        let keep = Arc::clone(&handler);
         let result = runtime.block_on(async {
             let listener = tokio::net::TcpListener::from_std(self.listener)?;
             accept_until_stopped(listener, stop, handler).await;
             Ok(())
         });
         runtime.shutdown_timeout(GRACE);
+        drop(keep);
         result
     }
 }
@@ -383,6 +388,30 @@ mod tests {
                 .shutdown();
             std::net::TcpListener::bind(addr).expect("port free right after shutdown");
         }
+    }
+
+    /// What a handler owns is dropped outside the server's runtime: a
+    /// postgres::Client blocks on its own runtime when dropped, which
+    /// panics inside another one (it aborted the orchestration's shutdown).
+    #[test]
+    fn the_handler_is_dropped_outside_the_runtime() {
+        struct Probe(Arc<AtomicBool>);
+        impl Drop for Probe {
+            fn drop(&mut self) {
+                let inside = tokio::runtime::Handle::try_current().is_ok();
+                self.0.store(inside, Ordering::SeqCst);
+            }
+        }
+        let inside = Arc::new(AtomicBool::new(true));
+        let probe = Probe(Arc::clone(&inside));
+        let server = HttpServer::bind("127.0.0.1:0").unwrap();
+        server
+            .spawn(1, move |_req: &Request| {
+                let _ = &probe;
+                Response::text(200, "ok")
+            })
+            .shutdown();
+        assert!(!inside.load(Ordering::SeqCst), "dropped inside the runtime");
     }
     use std::io::{Read, Write};
     use std::net::TcpStream;

@@ -2,7 +2,10 @@
 //!
 //! Such tests are `#[ignore]`d so a plain test run reports them as skipped;
 //! `mage rust:testIntegration` runs them with `DATABASE_URL` pointing at a
-//! freshly cloned, migrated database.
+//! freshly cloned, migrated database, and `PGMQ_DATABASE_URL` at the clone
+//! of the queue's database when the databases are split (else at the same
+//! clone). Tests that touch queues use [`queue_database_url`], so one suite
+//! runs in both modes.
 //!
 //! ```
 //! let a = tasker_shared::testing::unique_name("q");
@@ -10,6 +13,7 @@
 //! assert!(a.starts_with("q_") && a != b);
 //! ```
 
+use crate::config::DatabaseUrls;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,6 +27,18 @@ pub fn database_url() -> String {
              with db/migrations applied (run `mage rust:testIntegration`)"
         ),
     }
+}
+
+/// The databases an integration test must use: `DATABASE_URL` and, split,
+/// `PGMQ_DATABASE_URL` (see [`DatabaseUrls::resolve`]).
+pub fn database_urls() -> DatabaseUrls {
+    DatabaseUrls::from_env_for(&database_url())
+}
+
+/// The database holding the queues: `PGMQ_DATABASE_URL` when split, else
+/// `DATABASE_URL`.
+pub fn queue_database_url() -> String {
+    database_urls().queue
 }
 
 /// A name no other test, thread or concurrent test process uses:

@@ -4,6 +4,11 @@
 //! Steps cross the boundary as JSON objects with the fields of
 //! [`ClaimedStep`]; results as JSON text; errors as display strings.
 //!
+//! The bindings pass `DATABASE_URL` only: the queue's database comes from
+//! `PGMQ_DATABASE_URL` in the process environment
+//! ([`DatabaseUrls::from_env_for`]), so split databases need no change in
+//! any binding.
+//!
 //! ```
 //! use tasker_worker::bridge;
 //!
@@ -17,6 +22,7 @@
 
 use crate::{ClaimedStep, Worker};
 use std::time::Duration;
+use tasker_shared::config::DatabaseUrls;
 use tasker_shared::http::ServerHandle;
 
 /// A connected worker for one namespace, listening for new work.
@@ -26,9 +32,12 @@ pub struct Session {
 
 impl Session {
     /// Connects, creates the namespace's queue and starts listening for
-    /// NOTIFY so that [`Session::wait_for_work`] misses nothing.
+    /// NOTIFY so that [`Session::wait_for_work`] misses nothing. The queue
+    /// is in `PGMQ_DATABASE_URL`'s database when that is set (see the
+    /// module documentation).
     pub fn connect(database_url: &str, namespace: &str) -> Result<Session, String> {
-        let mut worker = Worker::connect(database_url, namespace).map_err(|e| e.to_string())?;
+        let urls = DatabaseUrls::from_env_for(database_url);
+        let mut worker = Worker::connect(urls, namespace).map_err(|e| e.to_string())?;
         worker.listen().map_err(|e| e.to_string())?;
         Ok(Session { worker })
     }
@@ -112,7 +121,8 @@ pub fn parse_step(json: &str) -> Result<ClaimedStep, String> {
     })
 }
 
-/// Starts the `/health` server (see [`crate::health`]) on `host:port`.
+/// Starts the `/health` server (see [`crate::health`]) on `host:port`;
+/// split (`PGMQ_DATABASE_URL`), it checks the queue's database too.
 pub fn serve_health(
     host: &str,
     port: u16,
@@ -120,7 +130,8 @@ pub fn serve_health(
     service: &str,
     version: &str,
 ) -> Result<ServerHandle, String> {
-    crate::health::serve((host, port), database_url, service, version)
+    let urls = DatabaseUrls::from_env_for(database_url);
+    crate::health::serve((host, port), urls, service, version)
         .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))
 }
 

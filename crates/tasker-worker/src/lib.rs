@@ -1,14 +1,25 @@
 //! The worker foundation shared by the Rust, Python, Ruby and TypeScript
 //! workers.
 //!
-//! A [`Worker`] owns one database connection and serves one namespace:
+//! A [`Worker`] serves one namespace over one database connection, or two
+//! when the queue has its own database ([`DatabaseUrls::is_split`]):
 //!
 //! 1. [`Worker::claim_next`] reads `<namespace>_queue` (hiding the message
 //!    for a visibility timeout) and marks the step `in_progress`;
 //! 2. the caller runs the step's handler;
 //! 3. [`Worker::complete`] or [`Worker::fail`] records the outcome on the
-//!    step, archives the queue message and sends a
-//!    [`StepResult`] to `orchestration_results`, all in one transaction.
+//!    step, archives the queue message and sends a [`StepResult`] to
+//!    `orchestration_results`.
+//!
+//! With one database step 3 is one transaction. With split databases there
+//! is no transaction spanning both, so delivery is at least once: the
+//! outcome commits in the main database first, then the archive and the
+//! result commit together in the queue's. A worker that stops between the
+//! two leaves the message in the queue; when it becomes visible again,
+//! [`Worker::claim_next`] finds the step finished and sends the recorded
+//! outcome instead of dropping the message. Whoever archives a message
+//! sends its result, so a message yields exactly one result; the
+//! orchestration service ignores repeated results for a step.
 //!
 //! [`Worker::run`] does this in a loop for a [`HandlerRegistry`], sleeping
 //! on LISTEN/NOTIFY between polls. The API only uses strings, integers and
@@ -35,13 +46,16 @@ mod registry;
 
 pub use registry::{HandlerRegistry, HandlerResult};
 
+use postgres::{Client, GenericClient};
 use serde_json::Value;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 use tasker_pgmq::{Pgmq, PgmqError};
+pub use tasker_shared::config::DatabaseUrls;
 use tasker_shared::messages::{
-    queue_for_namespace, validate_namespace, StepMessage, StepResult, ORCHESTRATION_RESULTS_QUEUE,
+    queue_for_namespace, validate_namespace, Status, StepMessage, StepResult,
+    ORCHESTRATION_RESULTS_QUEUE,
 };
 
 /// Why a worker operation failed.
@@ -159,23 +173,145 @@ pub struct RunStats {
     pub stale: u64,
 }
 
-/// A connection serving one namespace.
+/// A connection serving one namespace (two with split databases).
 pub struct Worker {
+    /// The queue's database; also the main one unless split.
     mq: Pgmq,
+    /// Split databases: the main database (tasks and steps).
+    main: Option<Client>,
     namespace: String,
     queue: String,
     results_queue: String,
     worker_id: String,
 }
 
+/// What the main database says about a step named by a message.
+enum Claim {
+    /// Claimed now: task id, handler, input, attempt.
+    Claimed(i64, String, Value, i32),
+    /// Already finished: its recorded outcome.
+    Finished(StepResult),
+    /// No such step.
+    Unknown,
+}
+
+/// The main database's connection: its own when split, else the queue's.
+fn main_db<'a>(main: &'a mut Option<Client>, mq: &'a mut Pgmq) -> &'a mut Client {
+    match main {
+        Some(c) => c,
+        None => mq.client(),
+    }
+}
+
+/// Marks the step claimed by `worker_id`, or says why it cannot be.
+fn claim_step(db: &mut Client, step_id: i64, worker_id: &str) -> Result<Claim> {
+    let mut tx = db.transaction()?;
+    let claimed = tx.query_opt(
+        "UPDATE tasker.workflow_steps \
+         SET status = 'in_progress', attempts = attempts + 1, claimed_by = $2 \
+         WHERE step_id = $1 AND status IN ('pending', 'in_progress') \
+         RETURNING task_id, handler, input, attempts",
+        &[&step_id, &worker_id],
+    )?;
+    let claim = match claimed {
+        Some(row) => {
+            let task_id: i64 = row.try_get("task_id")?;
+            tx.execute(
+                "UPDATE tasker.tasks SET status = 'in_progress' \
+                 WHERE task_id = $1 AND status = 'pending'",
+                &[&task_id],
+            )?;
+            Claim::Claimed(
+                task_id,
+                row.try_get("handler")?,
+                row.try_get("input")?,
+                row.try_get("attempts")?,
+            )
+        }
+        None => match tx.query_opt(
+            "SELECT task_id, status, result, error FROM tasker.workflow_steps \
+             WHERE step_id = $1 AND status IN ('complete', 'error')",
+            &[&step_id],
+        )? {
+            Some(row) => {
+                let status: String = row.try_get("status")?;
+                Claim::Finished(StepResult {
+                    step_id,
+                    task_id: row.try_get("task_id")?,
+                    status: if status == "complete" {
+                        Status::Complete
+                    } else {
+                        Status::Error
+                    },
+                    result: row.try_get("result")?,
+                    error: row.try_get("error")?,
+                })
+            }
+            None => Claim::Unknown,
+        },
+    };
+    tx.commit()?;
+    Ok(claim)
+}
+
+/// Writes the outcome on the step if `step` still holds its claim.
+fn record_outcome(
+    db: &mut impl GenericClient,
+    step: &ClaimedStep,
+    outcome: &StepResult,
+) -> Result<()> {
+    let updated = db.execute(
+        "UPDATE tasker.workflow_steps SET status = $2, result = $3, error = $4 \
+         WHERE step_id = $1 AND status = 'in_progress' AND attempts = $5",
+        &[
+            &step.step_id,
+            &outcome.status.as_str(),
+            &outcome.result,
+            &outcome.error,
+            &step.attempt,
+        ],
+    )?;
+    if updated == 0 {
+        return Err(WorkerError::StaleClaim {
+            step_id: step.step_id,
+        });
+    }
+    Ok(())
+}
+
+/// Archives the step's message and, if this call archived it, sends the
+/// outcome: a message someone else already archived has had its result
+/// sent by them.
+fn report_outcome(
+    db: &mut impl GenericClient,
+    queue: &str,
+    results_queue: &str,
+    msg_id: i64,
+    outcome: &StepResult,
+) -> Result<bool> {
+    if !tasker_pgmq::archive(db, queue, msg_id)? {
+        return Ok(false);
+    }
+    let message = serde_json::to_value(outcome).map_err(WorkerError::InvalidJson)?;
+    tasker_pgmq::send(db, results_queue, &message)?;
+    Ok(true)
+}
+
 impl Worker {
     /// Connects and makes sure `<namespace>_queue` and
-    /// `orchestration_results` exist.
-    pub fn connect(database_url: &str, namespace: &str) -> Result<Worker> {
+    /// `orchestration_results` exist. `databases` is a URL (one database)
+    /// or [`DatabaseUrls`]; split, the queue work goes to `queue` and the
+    /// steps to `main`.
+    pub fn connect(databases: impl Into<DatabaseUrls>, namespace: &str) -> Result<Worker> {
+        let urls = databases.into();
         validate_namespace(namespace).map_err(|e| WorkerError::InvalidName(e.to_string()))?;
         let queue =
             queue_for_namespace(namespace).map_err(|e| WorkerError::InvalidName(e.to_string()))?;
-        let mut mq = Pgmq::connect(database_url)?;
+        let mut mq = Pgmq::connect(&urls.queue)?;
+        let main = match urls.is_split() {
+            true => Some(tasker_pgmq::connect(&urls.main)?),
+            false => None,
+        };
         mq.create_queue(&queue)?;
         mq.create_queue(ORCHESTRATION_RESULTS_QUEUE)?;
         static NEXT: AtomicU32 = AtomicU32::new(1);
@@ -186,11 +322,17 @@ impl Worker {
         );
         Ok(Worker {
             mq,
+            main,
             namespace: namespace.to_string(),
             queue,
             results_queue: ORCHESTRATION_RESULTS_QUEUE.to_string(),
             worker_id,
         })
+    }
+
+    /// True when the queue has its own database (two-phase outcomes).
+    pub fn is_split(&self) -> bool {
+        self.main.is_some()
     }
 
     /// Reports outcomes to `queue` instead of `orchestration_results`
@@ -227,14 +369,21 @@ impl Worker {
         Ok(self.mq.listen(&self.queue)?)
     }
 
-    /// Checks the connection with `SELECT 1`.
+    /// Checks the connections with `SELECT 1`.
     pub fn ping(&mut self) -> Result<()> {
-        Ok(self.mq.ping()?)
+        self.mq.ping()?;
+        if let Some(main) = self.main.as_mut() {
+            main.simple_query("SELECT 1")?;
+        }
+        Ok(())
     }
 
     /// Claims the next step, or returns `None` when the queue has nothing
-    /// visible. Messages that do not parse, or that name a step which is
-    /// missing or already finished, are archived and skipped.
+    /// visible. Messages that do not parse, or that name a missing step,
+    /// are archived and skipped. A message whose step is already finished
+    /// gets the step's recorded outcome sent (again) and is archived: its
+    /// worker stopped between the two commits (split databases), or the
+    /// message is a duplicate.
     pub fn claim_next(&mut self, visibility_timeout: Duration) -> Result<Option<ClaimedStep>> {
         let vt = i32::try_from(visibility_timeout.as_secs().max(1)).unwrap_or(i32::MAX);
         loop {
@@ -252,37 +401,34 @@ impl Worker {
                     continue;
                 }
             };
-            let mut tx = self.mq.client().transaction()?;
-            let claimed = tx.query_opt(
-                "UPDATE tasker.workflow_steps \
-                 SET status = 'in_progress', attempts = attempts + 1, claimed_by = $2 \
-                 WHERE step_id = $1 AND status IN ('pending', 'in_progress') \
-                 RETURNING task_id, handler, input, attempts",
-                &[&step.step_id, &self.worker_id],
-            )?;
-            let Some(row) = claimed else {
-                // Already finished (a duplicate delivery) or unknown.
-                tasker_pgmq::archive(&mut tx, &self.queue, msg.msg_id)?;
-                tx.commit()?;
-                continue;
-            };
-            let task_id: i64 = row.try_get("task_id")?;
-            tx.execute(
-                "UPDATE tasker.tasks SET status = 'in_progress' \
-                 WHERE task_id = $1 AND status = 'pending'",
-                &[&task_id],
-            )?;
-            let claimed = ClaimedStep {
-                msg_id: msg.msg_id,
-                step_id: step.step_id,
-                task_id,
-                namespace: self.namespace.clone(),
-                handler: row.try_get("handler")?,
-                input: row.try_get("input")?,
-                attempt: row.try_get("attempts")?,
-            };
-            tx.commit()?;
-            return Ok(Some(claimed));
+            let db = main_db(&mut self.main, &mut self.mq);
+            match claim_step(db, step.step_id, &self.worker_id)? {
+                Claim::Claimed(task_id, handler, input, attempt) => {
+                    return Ok(Some(ClaimedStep {
+                        msg_id: msg.msg_id,
+                        step_id: step.step_id,
+                        task_id,
+                        namespace: self.namespace.clone(),
+                        handler,
+                        input,
+                        attempt,
+                    }));
+                }
+                Claim::Finished(outcome) => {
+                    let mut tx = self.mq.client().transaction()?;
+                    report_outcome(
+                        &mut tx,
+                        &self.queue,
+                        &self.results_queue,
+                        msg.msg_id,
+                        &outcome,
+                    )?;
+                    tx.commit()?;
+                }
+                Claim::Unknown => {
+                    self.mq.archive(&self.queue, msg.msg_id)?;
+                }
+            }
         }
     }
 
@@ -305,28 +451,26 @@ impl Worker {
     }
 
     fn finish(&mut self, step: &ClaimedStep, outcome: &StepResult) -> Result<()> {
-        let mut tx = self.mq.client().transaction()?;
-        let updated = tx.execute(
-            "UPDATE tasker.workflow_steps SET status = $2, result = $3, error = $4 \
-             WHERE step_id = $1 AND status = 'in_progress' AND attempts = $5",
-            &[
-                &step.step_id,
-                &outcome.status.as_str(),
-                &outcome.result,
-                &outcome.error,
-                &step.attempt,
-            ],
-        )?;
-        if updated == 0 {
-            tx.rollback()?;
-            return Err(WorkerError::StaleClaim {
-                step_id: step.step_id,
-            });
+        let (queue, results) = (&self.queue, &self.results_queue);
+        match self.main.as_mut() {
+            // One database: outcome, archive and result in one transaction.
+            None => {
+                let mut tx = self.mq.client().transaction()?;
+                record_outcome(&mut tx, step, outcome)?;
+                report_outcome(&mut tx, queue, results, step.msg_id, outcome)?;
+                tx.commit()?;
+            }
+            // Split: the outcome first; a stop before the queue transaction
+            // commits leaves the message for claim_next to report.
+            Some(main) => {
+                let mut tx = main.transaction()?;
+                record_outcome(&mut tx, step, outcome)?;
+                tx.commit()?;
+                let mut tx = self.mq.client().transaction()?;
+                report_outcome(&mut tx, queue, results, step.msg_id, outcome)?;
+                tx.commit()?;
+            }
         }
-        tasker_pgmq::archive(&mut tx, &self.queue, step.msg_id)?;
-        let message = serde_json::to_value(outcome).map_err(WorkerError::InvalidJson)?;
-        tasker_pgmq::send(&mut tx, &self.results_queue, &message)?;
-        tx.commit()?;
         Ok(())
     }
 

@@ -1,8 +1,10 @@
 //! Integration tests against a real, migrated PostgreSQL.
 //!
 //! Ignored by default; `mage rust:testIntegration` runs them with
-//! `--ignored` and DATABASE_URL set. Each test uses its own namespace and
-//! results queue, so tests (and test processes) can run in parallel.
+//! `--ignored` and DATABASE_URL set, and PGMQ_DATABASE_URL naming the
+//! queue's own database when the databases are split: the same tests then
+//! run the two-phase path. Each test uses its own namespace and results
+//! queue, so tests (and test processes) can run in parallel.
 
 use postgres::Client;
 use serde_json::{json, Value};
@@ -12,14 +14,17 @@ use std::thread;
 use std::time::{Duration, Instant};
 use tasker_pgmq::Pgmq;
 use tasker_shared::messages::{Status, StepMessage, StepResult};
-use tasker_shared::testing::{database_url, unique_name};
+use tasker_shared::testing::{database_url, database_urls, queue_database_url, unique_name};
 use tasker_worker::{HandlerRegistry, RunOptions, Worker, WorkerError};
 
 const VT: Duration = Duration::from_secs(30);
 
 /// A namespace, its queue and a private results queue; dropped at the end.
 struct Fixture {
+    /// The main database (tasks and steps).
     db: Client,
+    /// The queue's database (the same one unless split).
+    mq: Client,
     namespace: String,
     results: String,
 }
@@ -27,22 +32,27 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         let db = tasker_pgmq::connect(&database_url()).expect("connect to DATABASE_URL");
+        let mq =
+            tasker_pgmq::connect(&queue_database_url()).expect("connect to the queue database");
         Fixture {
             db,
+            mq,
             namespace: unique_name("itw"),
             results: unique_name("itw_results"),
         }
     }
 
     fn worker(&self) -> Worker {
-        Worker::connect(&database_url(), &self.namespace)
+        let worker = Worker::connect(database_urls(), &self.namespace)
             .unwrap()
             .with_results_queue(&self.results)
-            .unwrap()
+            .unwrap();
+        assert_eq!(worker.is_split(), database_urls().is_split());
+        worker
     }
 
     /// Inserts a task with one step and enqueues the step, as the
-    /// orchestration service does.
+    /// orchestration service does (split: after the step commits).
     fn enqueue(&mut self, handler: &str, input: Value) -> (i64, i64) {
         let queue = format!("{}_queue", self.namespace);
         let mut tx = self.db.transaction().unwrap();
@@ -61,7 +71,7 @@ impl Fixture {
             )
             .unwrap()
             .get(0);
-        tasker_pgmq::create_queue(&mut tx, &queue).unwrap();
+        tx.commit().unwrap();
         let msg = StepMessage {
             step_id,
             task_id,
@@ -69,8 +79,8 @@ impl Fixture {
             handler: handler.to_string(),
             input,
         };
-        tasker_pgmq::send(&mut tx, &queue, &serde_json::to_value(msg).unwrap()).unwrap();
-        tx.commit().unwrap();
+        tasker_pgmq::create_queue(&mut self.mq, &queue).unwrap();
+        tasker_pgmq::send(&mut self.mq, &queue, &serde_json::to_value(msg).unwrap()).unwrap();
         (task_id, step_id)
     }
 
@@ -99,7 +109,7 @@ impl Fixture {
     }
 
     fn results(&mut self) -> Vec<StepResult> {
-        let mut mq = Pgmq::connect(&database_url()).unwrap();
+        let mut mq = Pgmq::connect(&queue_database_url()).unwrap();
         mq.read(&self.results, 30, 100)
             .unwrap()
             .into_iter()
@@ -109,15 +119,25 @@ impl Fixture {
 
     fn queue_length(&mut self) -> i64 {
         let queue = format!("{}_queue", self.namespace);
-        tasker_pgmq::queue_length(&mut self.db, &queue).unwrap()
+        tasker_pgmq::queue_length(&mut self.mq, &queue).unwrap()
+    }
+
+    fn archived(&mut self, msg_id: i64) -> i64 {
+        self.mq
+            .query_one(
+                "SELECT count(*) FROM pgmq.archive WHERE msg_id = $1",
+                &[&msg_id],
+            )
+            .unwrap()
+            .get(0)
     }
 }
 
 impl Drop for Fixture {
     fn drop(&mut self) {
         let queue = format!("{}_queue", self.namespace);
-        let _ = tasker_pgmq::drop_queue(&mut self.db, &queue);
-        let _ = tasker_pgmq::drop_queue(&mut self.db, &self.results);
+        let _ = tasker_pgmq::drop_queue(&mut self.mq, &queue);
+        let _ = tasker_pgmq::drop_queue(&mut self.mq, &self.results);
     }
 }
 
@@ -149,14 +169,7 @@ fn claim_then_complete() {
     assert_eq!(result, Some(json!({"sum": 3})));
     assert_eq!(error, None);
     assert_eq!(f.queue_length(), 0, "message archived");
-    let archived: i64 =
-        f.db.query_one(
-            "SELECT count(*) FROM pgmq.archive WHERE msg_id = $1",
-            &[&step.msg_id],
-        )
-        .unwrap()
-        .get(0);
-    assert_eq!(archived, 1);
+    assert_eq!(f.archived(step.msg_id), 1);
     assert_eq!(
         f.results(),
         [StepResult::complete(step_id, task_id, json!({"sum": 3}))]
@@ -209,21 +222,115 @@ fn stale_and_malformed_messages_are_archived_and_skipped() {
     let mut f = Fixture::new();
     let mut worker = f.worker();
     let queue = worker.queue_name().to_string();
-    // A message for a step that is already complete (a duplicate delivery).
-    let (_, step_id) = f.enqueue("sum", json!([]));
+    // A message for a step that is already complete (a duplicate delivery):
+    // its recorded outcome is reported again.
+    let (task_id, step_id) = f.enqueue("sum", json!([]));
     f.db.execute(
-        "UPDATE tasker.workflow_steps SET status = 'complete' WHERE step_id = $1",
+        "UPDATE tasker.workflow_steps SET status = 'complete', result = '{\"sum\": 0}' WHERE step_id = $1",
         &[&step_id],
     )
     .unwrap();
-    // A message that is not a step at all.
-    tasker_pgmq::send(&mut f.db, &queue, &json!({"hello": "world"})).unwrap();
+    // A message that is not a step at all, and one for no step.
+    tasker_pgmq::send(&mut f.mq, &queue, &json!({"hello": "world"})).unwrap();
+    let ghost = StepMessage {
+        step_id: i64::MAX,
+        task_id,
+        namespace: f.namespace.clone(),
+        handler: "sum".into(),
+        input: json!(null),
+    };
+    tasker_pgmq::send(&mut f.mq, &queue, &serde_json::to_value(ghost).unwrap()).unwrap();
     // And one real step after them.
     let (_, good) = f.enqueue("sum", json!([1]));
 
     let step = worker.claim_next(VT).unwrap().unwrap();
     assert_eq!(step.step_id, good);
     assert_eq!(f.queue_length(), 1, "only the claimed message is left");
+    assert_eq!(
+        f.results(),
+        [StepResult::complete(step_id, task_id, json!({"sum": 0}))],
+        "the finished step's outcome, once; nothing for the others"
+    );
+}
+
+/// Split databases: a worker that stops after committing the outcome in the
+/// main database but before the queue transaction leaves the message in the
+/// queue. Once visible again, the next claim reports the recorded outcome
+/// and archives the message: nothing is lost. (One database: the same path
+/// serves a duplicate message.)
+#[test]
+#[ignore = "needs PostgreSQL: run `mage rust:testIntegration`"]
+fn an_outcome_recorded_before_a_crash_is_reported_on_redelivery() {
+    let mut f = Fixture::new();
+    let mut crashed = f.worker();
+    let mut next = f.worker();
+    let (task_id, step_id) = f.enqueue("sum", json!([2, 3]));
+
+    let step = crashed.claim_next(Duration::from_secs(1)).unwrap().unwrap();
+    // The first phase of finish, alone: what a crash between the two
+    // commits leaves behind.
+    let updated =
+        f.db.execute(
+            "UPDATE tasker.workflow_steps SET status = 'complete', result = '{\"sum\": 5}' \
+             WHERE step_id = $1 AND status = 'in_progress' AND attempts = $2",
+            &[&step_id, &step.attempt],
+        )
+        .unwrap();
+    assert_eq!(updated, 1);
+    drop(crashed);
+    assert!(f.results().is_empty(), "no result was sent");
+    assert_eq!(f.queue_length(), 1, "the message is still queued");
+
+    thread::sleep(Duration::from_millis(1300)); // its visibility timeout
+    assert!(
+        next.claim_next(VT).unwrap().is_none(),
+        "a finished step is not run again"
+    );
+    assert_eq!(
+        f.results(),
+        [StepResult::complete(step_id, task_id, json!({"sum": 5}))]
+    );
+    assert_eq!(f.queue_length(), 0);
+    assert_eq!(f.archived(step.msg_id), 1);
+    let (status, result, _, attempts, _) = f.step(step_id);
+    assert_eq!(
+        (status.as_str(), result, attempts),
+        ("complete", Some(json!({"sum": 5})), 1)
+    );
+}
+
+/// Split databases: when another worker has already reported a message
+/// (it found the step finished after the visibility timeout), the late
+/// finisher's queue transaction sends nothing: one result per message.
+#[test]
+#[ignore = "needs PostgreSQL: run `mage rust:testIntegration`"]
+fn a_message_yields_one_result() {
+    let mut f = Fixture::new();
+    let mut worker = f.worker();
+    let (_, step_id) = f.enqueue("sum", json!([1]));
+    let step = worker.claim_next(VT).unwrap().unwrap();
+    // Someone archived the message meanwhile (and sent its result).
+    assert!(tasker_pgmq::archive(&mut f.mq, worker.queue_name(), step.msg_id).unwrap());
+    worker.complete(&step, json!({"sum": 1})).unwrap();
+    assert!(f.results().is_empty(), "no second result");
+    assert_eq!(f.step(step_id).0, "complete");
+}
+
+/// With split databases each schema lives only in its own database.
+#[test]
+#[ignore = "needs PostgreSQL: run `mage rust:testIntegration`"]
+fn each_database_holds_its_own_schema() {
+    let mut f = Fixture::new();
+    let has = |db: &mut Client, table: &str| -> bool {
+        db.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+            .unwrap()
+            .get(0)
+    };
+    assert!(has(&mut f.db, "tasker.workflow_steps"));
+    assert!(has(&mut f.mq, "pgmq.messages"));
+    let split = database_urls().is_split();
+    assert_eq!(has(&mut f.db, "pgmq.messages"), !split);
+    assert_eq!(has(&mut f.mq, "tasker.workflow_steps"), !split);
 }
 
 #[test]
@@ -319,7 +426,7 @@ fn run_loop_is_woken_by_notify_and_records_outcomes() {
 
     // Stop, and wake the idle loop so it notices at once.
     stop.store(true, Ordering::SeqCst);
-    f.db.execute("SELECT pg_notify($1, '')", &[&format!("pgmq_{queue}")])
+    f.mq.execute("SELECT pg_notify($1, '')", &[&format!("pgmq_{queue}")])
         .unwrap();
     let stats = runner.join().unwrap().unwrap();
     assert_eq!((stats.completed, stats.failed, stats.stale), (2, 3, 0));
@@ -329,7 +436,7 @@ fn run_loop_is_woken_by_notify_and_records_outcomes() {
 #[ignore = "needs PostgreSQL: run `mage rust:testIntegration`"]
 fn health_server_is_healthy_with_a_database() {
     let server =
-        tasker_worker::health::serve("127.0.0.1:0", &database_url(), "rust-worker", "0.1.0")
+        tasker_worker::health::serve("127.0.0.1:0", database_urls(), "rust-worker", "0.1.0")
             .unwrap();
     let client =
         tasker_client::TaskerClient::new(&format!("http://{}", server.local_addr())).unwrap();
@@ -337,4 +444,18 @@ fn health_server_is_healthy_with_a_database() {
     assert!(report.is_healthy(), "{report:?}");
     assert_eq!(report.service, "rust-worker");
     server.shutdown();
+}
+
+/// Split, `/health`'s `database` check covers the queue's database too.
+#[test]
+#[ignore = "needs PostgreSQL: run `mage rust:testIntegration`"]
+fn health_names_a_queue_database_that_is_down() {
+    let main = tasker_pgmq::Pool::new(database_url(), 1);
+    let queue = tasker_pgmq::Pool::new("postgresql://nobody@127.0.0.1:1/queue", 1);
+    let req = tasker_shared::http::Request::new("GET", "/health");
+    let res = tasker_worker::health::handle_split(&main, Some(&queue), "w", "0", &req);
+    assert_eq!(res.status, 503);
+    let body = res.body_json().unwrap();
+    let message = body["checks"]["database"]["message"].as_str().unwrap();
+    assert!(message.starts_with("queue database: "), "{message}");
 }

@@ -1,6 +1,7 @@
 //! `tasker-worker-rust`: the Rust worker for the `rust` namespace.
 //!
-//! Reads DATABASE_URL, RUST_WORKER_PORT (default 8081) and TASKER_BIND_HOST
+//! Reads DATABASE_URL, PGMQ_DATABASE_URL (the queue's own database, if
+//! split), RUST_WORKER_PORT (default 8081) and TASKER_BIND_HOST
 //! (default 0.0.0.0). Serves `GET /health` and processes `rust_queue`,
 //! reconnecting with backoff when the database goes away. Exits 2 on a
 //! configuration error and 1 when the port cannot be bound. SIGINT/SIGTERM
@@ -30,8 +31,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let database_url = match config.require_database_url() {
-        Ok(url) => url.to_string(),
+    let databases = match config.require_database_urls() {
+        Ok(urls) => urls,
         Err(e) => {
             eprintln!("tasker-worker-rust: {e}");
             return ExitCode::from(2);
@@ -39,30 +40,26 @@ fn main() -> ExitCode {
     };
     let host = config.bind_host.clone();
     let port = config.ports.rust_worker;
-    let health = match tasker_worker::health::serve(
-        (host.as_str(), port),
-        &database_url,
-        SERVICE,
-        VERSION,
-    ) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("tasker-worker-rust: cannot listen on {host}:{port}: {e}");
-            return ExitCode::from(1);
-        }
-    };
+    let health =
+        match tasker_worker::health::serve((host.as_str(), port), &databases, SERVICE, VERSION) {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("tasker-worker-rust: cannot listen on {host}:{port}: {e}");
+                return ExitCode::from(1);
+            }
+        };
     eprintln!(
         "tasker-worker-rust {VERSION}: health on http://{}/health, namespace {NAMESPACE} (env {}, database {})",
         health.local_addr(),
         config.environment,
-        config.redacted_database_url().unwrap_or_default()
+        databases.redacted()
     );
 
     let handlers = handlers::registry();
     let mut backoff = Duration::from_millis(250);
     let mut last_error = String::new();
     while !stop.load(Ordering::SeqCst) {
-        let error = match Worker::connect(&database_url, NAMESPACE) {
+        let error = match Worker::connect(&databases, NAMESPACE) {
             Ok(mut worker) => {
                 eprintln!(
                     "tasker-worker-rust: {} serving {} with handlers {}",
