@@ -82,12 +82,24 @@ func (sc Scope) cargoCmd(action string, tools []string, cmd func(*run.Runner) ru
 		if !cacheable[action] {
 			return r.Run(ctx, c)
 		}
-		sp, err := sc.spec(ctx, action, tools, c)
-		if err != nil {
-			return err
-		}
-		return sc.s.Cache.Do(ctx, r, sp, func(ctx context.Context, r *run.Runner) error { return r.Run(ctx, c) })
+		return sc.cached(ctx, r, action, tools, c)
 	}}
+}
+
+// cached runs c through the action cache, recording outputs with its
+// success. A dry run only prints c; when cargo metadata cannot be read, c
+// runs uncached (cargo then says what is wrong with the workspace).
+func (sc Scope) cached(ctx context.Context, r *run.Runner, action string, tools []string, c run.Cmd, outputs ...string) error {
+	if r.DryRun() || sc.s.Cache.Off {
+		return r.Run(ctx, c)
+	}
+	sp, err := sc.spec(ctx, action, tools, c)
+	if err != nil {
+		r.Warnf("%s is not cached: %v", sp.Name, err)
+		return r.Run(ctx, c)
+	}
+	sp.Outputs = outputs
+	return sc.s.Cache.Do(ctx, r, sp, func(ctx context.Context, r *run.Runner) error { return r.Run(ctx, c) })
 }
 
 // cacheable are the Rust actions the cache records: checks that write

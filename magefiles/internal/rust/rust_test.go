@@ -102,7 +102,15 @@ func TestIntegrationRunsOnlyIgnoredTestsWithTheDatabase(t *testing.T) {
 	if err := s.Run.Serial(context.Background(), Workspace(s).Integration("postgresql://tasker:pw@127.0.0.1:5/clone_1")); err != nil {
 		t.Fatal(err)
 	}
-	if want := "DATABASE_URL=postgresql://tasker:pw@127.0.0.1:5/clone_1 cargo nextest run " + wsArgs + " --run-ignored only -E 'not package(tasker-e2e)'"; !strings.Contains(out.String(), want) {
+	// The end-to-end and the client's API tests are ignored too, but need running services.
+	if want := "DATABASE_URL=postgresql://tasker:pw@127.0.0.1:5/clone_1 cargo nextest run " + wsArgs + " --run-ignored only -E 'not package(tasker-e2e) and not binary_id(tasker-client::api)'"; !strings.Contains(out.String(), want) {
+		t.Fatalf("dry run lacks %q:\n%s", want, out)
+	}
+	out.Reset()
+	if err := s.Run.Serial(context.Background(), ClientTests(s, "http://127.0.0.1:9")); err != nil {
+		t.Fatal(err)
+	}
+	if want := "TASKER_CLIENT_URL=http://127.0.0.1:9 cargo nextest run -p tasker-client --profile client --run-ignored only -E 'binary_id(tasker-client::api)'"; !strings.Contains(out.String(), want) {
 		t.Fatalf("dry run lacks %q:\n%s", want, out)
 	}
 }
@@ -196,7 +204,7 @@ func TestShardsFromAnArchiveCoverTheRunOnce(t *testing.T) {
 	// runCi runs rust:testCi with vars and returns the test cases its JUnit lists.
 	runCi := func(vars ...string) []string {
 		t.Helper()
-		s := session(vars...)
+		s := session(append(vars, "MAGE_NO_CACHE=1")...) // nextest itself, not a replay
 		if err := s.Run.Serial(context.Background(), Workspace(s).TestCi()); err != nil {
 			t.Fatalf("rust:testCi %v: %v", vars, err)
 		}

@@ -26,6 +26,7 @@ type Profile struct {
 	Name        string   // nextest profile: "" (default), "ci" or "local"
 	Integration bool     // run only the tests marked #[ignore] because they need PostgreSQL
 	E2E         bool     // run only the end-to-end tests (tests/e2e), against running services
+	Client      bool     // run only tasker-client's API tests, against a running orchestration
 	Env         []string // extra environment, e.g. a per-run DATABASE_URL
 }
 
@@ -51,7 +52,7 @@ func (sc Scope) Test(p Profile) run.Step {
 		}
 		args := append(sc.nextestArgs(p, dist), sc.s.TestArgs...)
 		if missing := sc.s.Need(ctx, r, "", "cargo-nextest"); missing != nil {
-			if p.Name == "ci" || dist != (distribution{}) {
+			if p.Name == "ci" || p.Client || dist != (distribution{}) {
 				return missing // JUnit, shards and archives need nextest
 			}
 			r.Warnf("%v; falling back to `cargo test`", missing)
@@ -62,20 +63,17 @@ func (sc Scope) Test(p Profile) run.Step {
 		if p.Integration || p.E2E { // they depend on a database's state, not only on files
 			return r.Run(ctx, c)
 		}
-		sp, err := sc.spec(ctx, action, []string{"cargo-nextest"}, c)
-		if err != nil {
-			return err
-		}
+		var outputs []string
 		if p.Name == "ci" {
 			report, err := JUnitPath(sc.s.Paths.Abs(".config", "nextest.toml"), sc.s.Paths.Root, "ci")
 			if err != nil {
 				return err
 			}
 			if report != "" {
-				sp.Outputs = []string{sc.s.Paths.Rel(report)}
+				outputs = []string{sc.s.Paths.Rel(report)}
 			}
 		}
-		return sc.s.Cache.Do(ctx, r, sp, func(ctx context.Context, r *run.Runner) error { return r.Run(ctx, c) })
+		return sc.cached(ctx, r, action, []string{"cargo-nextest"}, c, outputs...)
 	}}
 }
 
@@ -83,6 +81,10 @@ func (sc Scope) Test(p Profile) run.Step {
 // integration tests but need the services running, so integration runs
 // leave them out and E2E runs select only them (a nextest filterset).
 const e2ePackage = "tasker-e2e"
+
+// clientAPI are tasker-client's API tests: ignored too, they need a
+// running orchestration (client:testIntegration starts one).
+const clientAPI = "tasker-client::api"
 
 func (sc Scope) nextestArgs(p Profile, d distribution) []string {
 	args := append([]string{"cargo", "nextest"}, sc.with("run")...)
@@ -98,8 +100,10 @@ func (sc Scope) nextestArgs(p Profile, d distribution) []string {
 	switch {
 	case p.E2E:
 		args = append(args, "--run-ignored", "only", "-E", "package("+e2ePackage+")")
+	case p.Client:
+		args = append(args, "--run-ignored", "only", "-E", "binary_id("+clientAPI+")")
 	case p.Integration:
-		args = append(args, "--run-ignored", "only", "-E", "not package("+e2ePackage+")")
+		args = append(args, "--run-ignored", "only", "-E", "not package("+e2ePackage+") and not binary_id("+clientAPI+")")
 	}
 	if d.shard != "" {
 		args = append(args, "--partition", "slice:"+d.shard)
@@ -164,8 +168,10 @@ func (sc Scope) cargoTestArgs(p Profile) []string {
 	switch {
 	case p.E2E:
 		args = []string{"cargo", "test", "-p", e2ePackage, "--tests"}
+	case p.Client:
+		args = []string{"cargo", "test", "-p", "tasker-client", "--test", "api"}
 	case p.Integration && sc.crate == nil:
-		args = append(args, "--exclude", e2ePackage)
+		args = append(args, "--exclude", e2ePackage, "--exclude", "tasker-client") // the client's ignored tests are its API tests
 	}
 	if p.Integration || p.E2E {
 		args = append(args, "--", "--ignored")
@@ -231,7 +237,7 @@ func (sc Scope) TestCi() run.Step { return sc.reported("ci", sc.Test(Profile{Nam
 func ClientTests(s *session.S, url string) run.Step {
 	c, _ := workspace.CrateByKey("client") // generated from the workspace: always there
 	sc := Scope{s: s, crate: &c}
-	return sc.reported("client", sc.Test(Profile{Name: "client", Integration: true, Env: []string{"TASKER_CLIENT_URL=" + url}}))
+	return sc.reported("client", sc.Test(Profile{Name: "client", Integration: true, Client: true, Env: []string{"TASKER_CLIENT_URL=" + url}}))
 }
 
 // reported runs inner, a nextest run with profile, and fails unless nextest
