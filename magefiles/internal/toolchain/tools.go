@@ -43,6 +43,10 @@ var Tools = []Tool{
 		Source: Source{Wheel: auditWheel, Cargo: "cargo-audit"}, Optional: true},
 	{Name: "cargo-llvm-cov", Bin: "cargo-llvm-cov", VersionArgs: []string{"llvm-cov", "--version"}, Area: "rust",
 		Source: Source{Wheel: llvmCovWheel, Cargo: "cargo-llvm-cov"}, Optional: true},
+	// llvm-profdata and llvm-cov for cargo-llvm-cov: rustup's component
+	// where it installs, else the distribution's LLVM (see MinLLVM).
+	{Name: "llvm-tools", Area: "rust", Locate: locateLLVMTools, Optional: true,
+		Source: Source{Rustup: "llvm-tools-preview", Apt: llvmApt, Brew: []string{"llvm"}}},
 	{Name: "critcmp", Bin: "critcmp", VersionArgs: version, Area: "rust",
 		Source: Source{Wheel: critcmpWheel, Cargo: "critcmp"}, Optional: true},
 	{Name: "sccache", Bin: "sccache", VersionArgs: version, Area: "rust",
