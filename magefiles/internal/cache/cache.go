@@ -119,8 +119,8 @@ func (c *Cache) Do(ctx context.Context, r *run.Runner, sp Spec, fn func(context.
 			return run.FromCache(res.Took(), from)
 		}
 		r.Warnf("cache: %s: cannot restore its outputs (%v); running it", sp.Name, err)
-	} else {
-		r.Infof("%s not cached: %s", sp.Name, strings.Join(explain(c.recalled(sp.Name), manifest), "; "))
+	} else if prev := c.recalled(sp.Name); prev != nil { // a first run has nothing to explain
+		r.Infof("%s not cached: %s", sp.Name, strings.Join(explain(prev, manifest), "; "))
 	}
 	start := time.Now()
 	err = fn(ctx, r)
