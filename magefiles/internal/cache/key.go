@@ -312,9 +312,6 @@ func explain(prev, cur []string) []string {
 		}
 		return m
 	}
-	if len(prev) == 0 {
-		return []string{"no earlier run recorded here"}
-	}
 	p, c := split(prev), split(cur)
 	var out []string
 	for _, l := range cur {
