@@ -25,6 +25,10 @@ type Suites struct {
 	Skipped  int      `xml:"skipped,attr"`
 	Time     float64  `xml:"time,attr"`
 	Suites   []Suite  `xml:"testsuite"`
+	// Loose are cases right under the root, outside any suite: node's
+	// reporter writes tests that are not in a describe block that way.
+	// Read moves them into a suite of their own.
+	Loose []Case `xml:"testcase"`
 }
 
 // Suite is one <testsuite>.
@@ -86,6 +90,10 @@ func Read(path string) (Suites, error) {
 	}
 	var s Suites
 	if err := xml.Unmarshal(b, &s); err == nil {
+		if len(s.Loose) > 0 {
+			s.Suites = append(s.Suites, Suite{Name: "tests", Cases: s.Loose})
+			s.Loose = nil
+		}
 		return s, nil
 	}
 	var one Suite

@@ -99,3 +99,31 @@ func TestFreshRejectsMissingAndOldReports(t *testing.T) {
 		t.Fatalf("missing report: %v", err)
 	}
 }
+
+// node's reporter writes tests outside a describe block right under
+// <testsuites>; they count, and are merged, like any other (they were
+// read as 0 tests, and CI's merged report lacked them).
+func TestCasesOutsideASuiteCount(t *testing.T) {
+	dir := t.TempDir()
+	node := filepath.Join(dir, "node.xml")
+	os.WriteFile(node, []byte(`<?xml version="1.0" encoding="utf-8"?>
+<testsuites>
+	<testcase name="loads the library" time="0.04" classname="test"/>
+	<testcase name="refuses NUL" time="0.01" classname="test"><failure message="boom" type="Error">x</failure></testcase>
+</testsuites>`), 0o644)
+	s, err := Read(node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Summary(); got != "2 tests, 1 failed, 0 skipped" {
+		t.Fatalf("read %q", got)
+	}
+	out := filepath.Join(dir, "merged.xml")
+	if err := Merge(out, []Input{{Label: "node", Path: node}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Read(out)
+	if err != nil || m.Summary() != "2 tests, 1 failed, 0 skipped" || len(m.Failed()) != 1 || m.Failed()[0].Name != "refuses NUL" {
+		t.Fatalf("merged: %v %v", m.Summary(), err)
+	}
+}
