@@ -266,6 +266,7 @@ func (in *Installer) system(ctx context.Context, r *run.Runner, ts []Tool) error
 		if slices.Contains(pkgs, "postgresql") {
 			in.stopPackagedClusters(ctx, r, prefix)
 		}
+		in.stopPackagedServices(ctx, r, prefix, pkgs)
 	default:
 		return missingError(in.Platform, ts)
 	}
@@ -309,6 +310,29 @@ func (in *Installer) stopPackagedClusters(ctx context.Context, r *run.Runner, pr
 		r.Infof("stopping the cluster the postgresql package started (%s/%s on port %s): mage runs its own", f[0], f[1], f[2])
 		if err := in.run(ctx, r, append(prefix, "pg_ctlcluster", "--mode", "fast", f[0], f[1], "stop")...); err != nil {
 			r.Warnf("could not stop PostgreSQL cluster %s/%s: %v", f[0], f[1], err)
+		}
+	}
+}
+
+// packagedServices are the system services a package starts when it is
+// installed; the build never uses them (its tests start their own servers
+// on loopback ports), so a daemon on port 80 or 6379 would only be left
+// behind.
+var packagedServices = map[string]string{"nginx-light": "nginx", "redis-server": "redis-server"}
+
+// stopPackagedServices stops what packagedServices says pkgs started.
+func (in *Installer) stopPackagedServices(ctx context.Context, r *run.Runner, prefix, pkgs []string) {
+	for _, p := range pkgs {
+		name, ok := packagedServices[p]
+		if !ok {
+			continue
+		}
+		if _, err := r.Output(ctx, run.Cmd{Argv: append(slices.Clone(prefix), "service", name, "status"), Dir: in.Root}); err != nil {
+			continue // not running (or no service command)
+		}
+		r.Infof("stopping the %s service the %s package started: the build runs its own servers", name, p)
+		if err := in.run(ctx, r, append(slices.Clone(prefix), "service", name, "stop")...); err != nil {
+			r.Warnf("could not stop the %s service: %v", name, err)
 		}
 	}
 }
