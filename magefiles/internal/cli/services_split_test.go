@@ -1,18 +1,13 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"net"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pg"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
-	"github.com/tasker-systems/tasker-build/magefiles/internal/testkit"
 )
 
 // count runs a count query on u's database.
@@ -77,33 +72,4 @@ func TestStackWithSplitDatabases(t *testing.T) {
 // really listens on too, not PGMQ_DATABASE_URL's taken one (they were
 // given only DATABASE_URL, with the real port, and inherited the
 // configured PGMQ_DATABASE_URL).
-func TestSplitServicesUseThePortTheClusterReallyListens(t *testing.T) {
-	noStack(t)
-	env, ports := stackEnv(t)
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pgDir, err := os.MkdirTemp(testkit.ScratchDir(), "tasker-cli-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	taken := "postgresql://tasker:tasker@127.0.0.1:" + strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
-	env = append(env, "DATABASE_URL="+taken+"/tasker_moved", "PGMQ_DATABASE_URL="+taken+"/tasker_moved_pgmq",
-		"TASKER_PG_DIR="+pgDir, "TASKER_SERVICE_TIMEOUT=20s")
-	t.Cleanup(func() {
-		invoke(t, root, env, "services:stop")
-		invoke(t, root, env, "db:destroy")
-		os.RemoveAll(pgDir)
-	})
-	up := invoke(t, root, env, "db:up")
-	busy.Close()
-	up.expect(t, 0, "the local cluster listens on port")
-	res := invoke(t, root, env, "services:start")
-	res.expect(t, 0, "orchestration healthy in", "rust-worker healthy in")
-	stop := invoke(t, root, env, "services:stop")
-	stop.expect(t, 0, "stopped orchestration")
-	var out bytes.Buffer
-	out.WriteString(res.stderr)
-	assertStackGone(t, ports, &out)
-}
+func TestSplitServicesUseThePortTheClusterReallyListens(t *testing.T) { stackOnAMovedCluster(t, true) }

@@ -132,7 +132,11 @@ func TestStopAfterKilledStartCleansUp(t *testing.T) {
 // cluster listens on a free port; the services get the port it really
 // listens on and become healthy (they were given DATABASE_URL's and never
 // did).
-func TestServicesUseThePortTheClusterReallyListens(t *testing.T) {
+func TestServicesUseThePortTheClusterReallyListens(t *testing.T) { stackOnAMovedCluster(t, false) }
+
+// stackOnAMovedCluster starts the stack on a local cluster whose
+// configured port was taken, with split databases or one.
+func stackOnAMovedCluster(t *testing.T, split bool) {
 	noStack(t)
 	env, ports := stackEnv(t)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -143,9 +147,11 @@ func TestServicesUseThePortTheClusterReallyListens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env = append(env,
-		"DATABASE_URL=postgresql://tasker:tasker@127.0.0.1:"+strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)+"/tasker_moved",
-		"TASKER_PG_DIR="+pgDir, "TASKER_SERVICE_TIMEOUT=20s")
+	taken := "postgresql://tasker:tasker@127.0.0.1:" + strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+	env = append(env, "DATABASE_URL="+taken+"/tasker_moved", "TASKER_PG_DIR="+pgDir, "TASKER_SERVICE_TIMEOUT=20s")
+	if split {
+		env = append(env, "PGMQ_DATABASE_URL="+taken+"/tasker_moved_pgmq")
+	}
 	t.Cleanup(func() {
 		invoke(t, root, env, "services:stop")
 		invoke(t, root, env, "db:destroy")
