@@ -51,7 +51,7 @@ func (CI) TestBuildSystem(ctx context.Context) error { return ciStep(ctx, ci.Tes
 func (CI) BuildTests(ctx context.Context) error { return ciStep(ctx, ci.BuildTests) }
 
 // CodeQuality runs every format check and linter (clippy -D warnings, ruff, mypy, rubocop, biome, tsc),
-// the API docs and cargo audit if installed.
+// the API docs, cargo audit if installed, and db:prepareCheck (the sqlx query cache against the schema).
 func (CI) CodeQuality(ctx context.Context) error { return ciStep(ctx, ci.CodeQuality) }
 
 // TestRust runs the Rust tests with nextest's ci profile (JUnit under target/nextest/ci/) and the doc tests.
