@@ -22,7 +22,7 @@ var workers = []lang.Worker{python.Worker{}, ruby.Worker{}, typescript.Worker{}}
 // Client holds targets for crates/tasker-client: Blocking HTTP/1.1 client for the Tasker orchestration API.
 type Client mg.Namespace
 
-// Test runs tasker-client's unit tests (integration tests: rust:testIntegration).
+// Test runs tasker-client's unit tests (its API tests against a running orchestration: client:testIntegration).
 func (Client) Test(ctx context.Context) error { return crate(ctx, "client", testWith(rust.Profile{})) }
 
 // Lint runs clippy on tasker-client with warnings denied.

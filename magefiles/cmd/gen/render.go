@@ -55,7 +55,7 @@ func targetsSource(crates []crate) ([]byte, error) {
 			if t.Service && c.Service == "" {
 				continue
 			}
-			if err := method(&b, ns, t, "", vars, strconv.Quote(c.Key)); err != nil {
+			if err := method(&b, ns, t, c.Key, vars, strconv.Quote(c.Key)); err != nil {
 				return nil, err
 			}
 		}
@@ -79,14 +79,14 @@ func targetsSource(crates []crate) ([]byte, error) {
 			}
 		}
 	}
-	if err := checkHelpKeys(); err != nil {
+	if err := checkHelpKeys(crates); err != nil {
 		return nil, err
 	}
 	return format.Source(b.Bytes())
 }
 
 // method writes one target: its doc comment from the table (the worker's
-// own help where it has one) and its one-line body.
+// or crate's own help, by key, where it has one) and its one-line body.
 func method(b *bytes.Buffer, ns string, t target, worker string, vars *strings.Replacer, arg string) error {
 	text, ok := t.Help[worker]
 	if !ok {
@@ -100,9 +100,16 @@ func method(b *bytes.Buffer, ns string, t target, worker string, vars *strings.R
 	return nil
 }
 
-// checkHelpKeys refuses help for a worker that is not registered (a typo
-// would silently give that worker the generic help).
-func checkHelpKeys() error {
+// checkHelpKeys refuses help for a worker or crate that does not exist (a
+// typo would silently give it the generic help).
+func checkHelpKeys(crates []crate) error {
+	for _, t := range crateTargets {
+		for k := range t.Help {
+			if k != "" && !slices.ContainsFunc(crates, func(c crate) bool { return c.Key == k }) {
+				return fmt.Errorf("crateTargets %s: help for %q, which is not a crate's key", t.Name, k)
+			}
+		}
+	}
 	for _, t := range workerTargets {
 		for k := range t.Help {
 			if k != "" && !registered(k) {

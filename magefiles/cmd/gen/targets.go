@@ -12,14 +12,15 @@ type target struct {
 }
 
 // help is one action's help, after the method's name in its doc comment:
-// "" for every namespace, a worker's key where its tools say more. The
+// "" for every namespace, a worker's or crate's key where it says more. The
 // placeholders in braces are filled from the registries (see vars).
 type help map[string]string
 
 // crateTargets are the targets of every crate's namespace.
 var crateTargets = []target{
 	{Name: "Test", Call: "crate(ctx, %s, testWith(rust.Profile{}))",
-		Help: help{"": "runs {package}'s unit tests (integration tests: rust:testIntegration)."}},
+		Help: help{"": "runs {package}'s unit tests (integration tests: rust:testIntegration).",
+			"client": "runs {package}'s unit tests (its API tests against a running orchestration: client:testIntegration)."}},
 	{Name: "Lint", Call: "crate(ctx, %s, rust.Scope.Lint)",
 		Help: help{"": "runs clippy on {package} with warnings denied."}},
 	{Name: "Check", Call: "crateAll(ctx, %s, rust.Scope.Check)",
