@@ -53,6 +53,7 @@ var everything = []struct{ prefix, why string }{
 	{"Cargo.toml", "the Cargo workspace changed"},
 	{"Cargo.lock", "Cargo.lock changed"},
 	{"db/", "the migrations changed (every area's integration tests use them)"},
+	{".sqlx/", "the sqlx query cache changed (tasker-orchestration's queries; every extension depends on it)"},
 }
 
 // Areas maps the changed files to the affected areas of all, each with

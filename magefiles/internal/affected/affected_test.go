@@ -50,6 +50,7 @@ func TestAreas(t *testing.T) {
 		{[]string{"db/migrations/0003_x.up.sql"}, map[string]string{"rust": "migrations", "python": "migrations", "ruby": "migrations", "typescript": "migrations"}},
 		{[]string{"magefiles/internal/run/runner.go"}, map[string]string{"rust": "build system", "python": "build system", "ruby": "build system", "typescript": "build system"}},
 		{[]string{"Cargo.lock"}, map[string]string{"rust": "Cargo.lock", "python": "Cargo.lock", "ruby": "Cargo.lock", "typescript": "Cargo.lock"}},
+		{[]string{".sqlx/query-1.json"}, map[string]string{"rust": "sqlx query cache", "python": "sqlx query cache", "ruby": "sqlx query cache", "typescript": "sqlx query cache"}},
 		{[]string{"README.md"}, map[string]string{}},
 		{[]string{"somewhere/new.txt"}, map[string]string{"rust": "outside", "python": "outside", "ruby": "outside", "typescript": "outside"}},
 	}
