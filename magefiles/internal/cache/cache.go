@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/atomicfile"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 )
@@ -187,14 +188,11 @@ func (c *Cache) restore(ctx context.Context, r *run.Runner, res Result) error {
 		if err := c.Local.put(ctx, cas, o.Digest.Hash, blob); err != nil {
 			return err
 		}
-		if err := writeAtomic(dst, blob); err != nil {
-			return err
-		}
 		mode := os.FileMode(0o644)
 		if o.Executable {
 			mode = 0o755
 		}
-		if err := os.Chmod(dst, mode); err != nil {
+		if err := atomicfile.WriteFile(dst, blob, mode); err != nil {
 			return err
 		}
 	}
@@ -310,7 +308,7 @@ func (c *Cache) remoteFailed(r *run.Runner, err error) {
 
 // remember keeps the step's manifest, for explaining its next miss.
 func (c *Cache) remember(step string, manifest []string) {
-	writeAtomic(c.Local.path("manifests", manifestName(step)), []byte(strings.Join(manifest, "\n"))) // best effort
+	atomicfile.WriteFile(c.Local.path("manifests", manifestName(step)), []byte(strings.Join(manifest, "\n")), 0o644) // best effort
 }
 
 func (c *Cache) recalled(step string) []string {

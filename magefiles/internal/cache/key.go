@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tasker-systems/tasker-build/magefiles/internal/atomicfile"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/stamp"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/toolchain"
@@ -284,7 +285,7 @@ func (c *Cache) toolVersion(ctx context.Context, environ []string, pathEnv, name
 	v := strings.Join(strings.Fields(string(out)), " ")
 	c.tools[memo] = v
 	if b, err := json.Marshal(c.tools); err == nil {
-		writeAtomic(c.Local.path("tools.json"), b) // a lost write only costs a rerun of --version
+		atomicfile.WriteFile(c.Local.path("tools.json"), b, 0o644) // a lost write only costs a rerun of --version
 	}
 	return v, nil
 }

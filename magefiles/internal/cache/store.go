@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/atomicfile"
 )
 
 // errNotFound: the store has no entry under that key.
@@ -114,7 +116,7 @@ func parseSize(v string) (int64, error) {
 }
 
 func (d Dir) put(_ context.Context, kind, hash string, data []byte) error {
-	return writeAtomic(d.path(kind, hash), data)
+	return atomicfile.WriteFile(d.path(kind, hash), data, 0o644)
 }
 
 func (d Dir) has(_ context.Context, kind, hash string) (bool, error) {
@@ -123,29 +125,6 @@ func (d Dir) has(_ context.Context, kind, hash string) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// writeAtomic writes through a temporary file and a rename, so a reader
-// (or a run interrupted half way) never sees part of a file.
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
 }
 
 // Remote is a cache server speaking the Bazel remote cache's HTTP protocol

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/atomicfile"
 )
 
 // File is one source file's line coverage.
@@ -273,20 +275,5 @@ func (rep Report) Write(w io.Writer) error {
 // WriteFile writes the report to path atomically (a reader never sees
 // half a report), making its directory.
 func (rep Report) WriteFile(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := rep.Write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, 0o644, rep.Write)
 }

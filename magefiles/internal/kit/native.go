@@ -6,10 +6,10 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/tasker-systems/tasker-build/magefiles/internal/annotate"
+	"github.com/tasker-systems/tasker-build/magefiles/internal/atomicfile"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/cache"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/fail"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/run"
@@ -161,22 +161,8 @@ func (k Kit) Install(r *run.Runner, src, dst string) error {
 		return fail.Wrap(fail.Failed, err, "the build did not produce %s", src)
 	}
 	defer in.Close()
-	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+	return atomicfile.Write(abs, 0o644, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
 		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(abs), ".install-*")
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(tmp, in)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), abs)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
+	})
 }

