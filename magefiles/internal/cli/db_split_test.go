@@ -9,8 +9,8 @@ import (
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 )
 
-// publicTables lists the public tables of u's database.
-func publicTables(t *testing.T, u pgurl.URL) string {
+// queryRow scans the one row query returns on u's database into dest.
+func queryRow(t *testing.T, u pgurl.URL, query string, dest ...any) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pg.Connect(ctx, u, 5*time.Second)
@@ -18,10 +18,16 @@ func publicTables(t *testing.T, u pgurl.URL) string {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	var names string
-	if err := conn.QueryRow(ctx, `SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename), '') FROM pg_tables WHERE schemaname = 'public'`).Scan(&names); err != nil {
-		t.Fatal(err)
+	if err := conn.QueryRow(ctx, query).Scan(dest...); err != nil {
+		t.Fatalf("%s: %v", query, err)
 	}
+}
+
+// publicTables lists the public tables of u's database.
+func publicTables(t *testing.T, u pgurl.URL) string {
+	t.Helper()
+	var names string
+	queryRow(t, u, `SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename), '') FROM pg_tables WHERE schemaname = 'public'`, &names)
 	return names
 }
 

@@ -1,28 +1,18 @@
 package cli
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pg"
 	"github.com/tasker-systems/tasker-build/magefiles/internal/db/pgurl"
 )
 
 // count runs a count query on u's database.
 func count(t *testing.T, u pgurl.URL, query string) int {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pg.Connect(ctx, u, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	var n int
-	if err := conn.QueryRow(ctx, query).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
+	queryRow(t, u, query, &n)
 	return n
 }
 
